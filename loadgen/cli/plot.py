@@ -1,0 +1,6 @@
+"""loadgen plot (placeholder: owned by the helper building it)."""
+
+
+def plot() -> None:
+    """Plot trace and proxy histograms."""
+    raise NotImplementedError
