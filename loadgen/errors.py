@@ -5,10 +5,13 @@ It is a `click.ClickException`, so the Typer apps (and Typer's `CliRunner` in te
 command having to catch it.
 """
 
-import click
+try:  # recent typer vendors click as typer._click and catches only that class
+    from typer._click.exceptions import ClickException
+except ImportError:
+    from click import ClickException
 
 
-class InputError(click.ClickException):
+class InputError(ClickException):
     """Bad user input: the message names the file, the row or field, and what was expected."""
 
     exit_code = 2
