@@ -1,0 +1,181 @@
+"""`--deploy knative`: one Knative Service per target, its dependencies once, readiness watched.
+
+The order is chosen so that nothing touches the cluster before every input is checked:
+1. `plan()` reads and renders every manifest and dependency file, and refuses commands
+   that are not `kubectl apply -f FILE` unless `allow_commands` (all local, no cluster);
+2. `--dry-run DIR` stops here and writes the rendered objects to DIR;
+3. `deploy_knative()` connects, checks Knative is installed and that no Service to create
+   collides with one loadgen does not manage, runs the pre-deployment steps once (in
+   config order, deduplicated), applies the Services with bounded concurrency, watches them
+   until settled or `ready_timeout`, then runs the post-deployment steps once.
+"""
+
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from loadgen import shipped
+from loadgen.deploy import manifests, objects, services
+from loadgen.deploy.cluster import FUNCTION, MANAGED_BY, MANAGER, PROXY, RUN_ID, connect
+from loadgen.deploy.manifests import ApplyFile, Command
+from loadgen.deploy.services import Outcome
+from loadgen.errors import InputError
+
+DRY_RUN = "dry-run"
+
+
+def new_run_id() -> str:
+    """A label-safe id for one deployment, e.g. `20260122-0415`: UTC time to the second."""
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+
+
+@dataclass
+class KnativeOptions:
+    kubeconfig: str | None = None
+    context: str | None = None
+    namespace: str = "default"
+    yaml_dir: Path = field(default_factory=shipped.profiles_dir)
+    run_id: str = field(default_factory=new_run_id)
+    min_scale: int | None = None
+    max_scale: int | None = None
+    ready_timeout: float = 600.0
+    concurrency: int = 8
+    allow_commands: bool = False
+    dry_run: Path | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """One Service to deploy: its name, its proxy, and the trace function label (None if shared)."""
+
+    service: str
+    proxy: str
+    function: str | None = None
+
+
+@dataclass
+class Plan:
+    services: list[dict]
+    pre: list[ApplyFile | Command]
+    post: list[ApplyFile | Command]
+    files: dict[Path, list[dict]]  # rendered objects of every ApplyFile
+
+
+def _steps(commands: list[str], yaml_dir: Path, where: str, allow: bool, into: list) -> None:
+    for text in commands:
+        step = manifests.parse_command(text, yaml_dir, where)
+        if isinstance(step, Command) and not allow:
+            raise InputError(
+                f"{where}: command {text!r} is not `kubectl apply -f FILE`; pass --allow-commands to run it"
+            )
+        if step not in into:
+            into.append(step)
+
+
+def plan(
+    targets: list[Target],
+    proxy_yaml: dict[str, str],
+    commands: dict[str, tuple[list[str], list[str]]],
+    options: KnativeOptions,
+    config_path: str = "config.json",
+) -> Plan:
+    """Render every Service and dependency for `targets`; no cluster is touched.
+
+    `proxy_yaml` maps a proxy to its manifest path (profile.json `yaml`); `commands` maps a
+    manifest path (config.json `yaml-location`) to its (pre, post) deployment commands.
+    """
+    yaml_dir = Path(options.yaml_dir)
+    loaded: dict[str, dict] = {}
+    rendered, pre, post = [], [], []
+    for target in targets:
+        if target.proxy not in proxy_yaml:
+            raise InputError(f"proxy {target.proxy!r} of service {target.service} has no profile entry")
+        location = proxy_yaml[target.proxy]
+        if location not in loaded:
+            loaded[location] = manifests.load_service(
+                manifests.resolve(yaml_dir, location, f"profile {target.proxy}: yaml")
+            )
+            before, after = commands.get(location, ([], []))
+            where = f"{config_path}: entry {location}"
+            _steps(before, yaml_dir, f"{where}: predeployment-commands", options.allow_commands, pre)
+            _steps(after, yaml_dir, f"{where}: postdeployment-commands", options.allow_commands, post)
+        labels = {MANAGED_BY: MANAGER, RUN_ID: options.run_id, PROXY: target.proxy}
+        if target.function:
+            labels[FUNCTION] = target.function
+        rendered.append(
+            manifests.render_service(
+                loaded[location], target.service, options.namespace, labels, options.min_scale, options.max_scale
+            )
+        )
+    labels = {MANAGED_BY: MANAGER, RUN_ID: options.run_id}
+    files = {}
+    for step in pre + post:
+        if isinstance(step, ApplyFile) and step.path not in files:
+            docs = manifests.load_documents(step.path)
+            objects.check_kinds(docs, str(step.path))
+            files[step.path] = [manifests.render_object(d, options.namespace, labels) for d in docs]
+    return Plan(rendered, pre, post, files)
+
+
+def write_dry_run(plan_: Plan, folder: Path) -> list[Path]:
+    """Write each Service to `<name>.yaml` and the dependency objects to `dependencies.yaml`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for service in plan_.services:
+        path = folder / f"{service['metadata']['name']}.yaml"
+        path.write_text(yaml.safe_dump(service, sort_keys=False))
+        written.append(path)
+    dependencies = [obj for objs in plan_.files.values() for obj in objs]
+    if dependencies:
+        path = folder / "dependencies.yaml"
+        path.write_text(yaml.safe_dump_all(dependencies, sort_keys=False))
+        written.append(path)
+    others = [s.text for s in plan_.pre + plan_.post if isinstance(s, Command)]
+    if others:
+        path = folder / "commands.txt"
+        path.write_text("".join(f"{c}\n" for c in others))
+        written.append(path)
+    return written
+
+
+def _run_steps(api, steps: list[ApplyFile | Command], plan_: Plan, options: KnativeOptions) -> None:
+    for step in steps:
+        if isinstance(step, ApplyFile):
+            objects.apply_objects(api, plan_.files[step.path], options.namespace)
+            continue
+        try:
+            subprocess.run(step.argv, cwd=options.yaml_dir, check=True, timeout=options.ready_timeout)
+        except (OSError, subprocess.SubprocessError) as e:
+            raise InputError(f"command {step.text!r} failed: {e}") from None
+
+
+def deploy_knative(
+    targets: list[Target],
+    proxy_yaml: dict[str, str],
+    commands: dict[str, tuple[list[str], list[str]]],
+    options: KnativeOptions,
+    advance=None,
+    config_path: str = "config.json",
+) -> dict[str, Outcome]:
+    """Deploy `targets` and return each service's outcome (`ready`, `failed: …`, `timeout`).
+
+    With `options.dry_run` the rendered objects are written there instead and every outcome
+    is `dry-run`.  `advance()` is called once per applied and once per settled Service.
+    """
+    plan_ = plan(targets, proxy_yaml, commands, options, config_path)
+    if options.dry_run is not None:
+        write_dry_run(plan_, Path(options.dry_run))
+        return {s["metadata"]["name"]: Outcome(DRY_RUN) for s in plan_.services}
+    api = connect(options.kubeconfig, options.context)
+    with api:
+        existing = services.existing_services(api, options.namespace)
+        services.check_conflicts(plan_.services, existing, options.namespace)
+        _run_steps(api, plan_.pre, plan_, options)
+        services.apply_services(api, plan_.services, options.namespace, options.concurrency, advance)
+        names = {s["metadata"]["name"] for s in plan_.services}
+        outcomes = services.wait_ready(api, options.namespace, names, options.run_id, options.ready_timeout, advance)
+        _run_steps(api, plan_.post, plan_, options)
+    return outcomes

@@ -1,0 +1,133 @@
+"""Proxy manifests: find a proxy's YAML, render its Knative Service, read its dependencies.
+
+Paths in `profile.json` (`yaml`) and `config.json` (`yaml-location`, and the files named
+by `kubectl apply -f FILE` pre-deployment commands) are relative to the profiles folder
+(`--yaml-dir`, default the shipped `profiles/`), never to the current directory.
+
+A rendered Service is the proxy's manifest with: `metadata.name` = the service name,
+`metadata.namespace` = the target namespace, loadgen's labels on the Service and its
+revision template, and the optional `autoscaling.knative.dev/min-scale` / `max-scale`
+annotations on the revision template (where Knative reads them).  Nothing else changes.
+"""
+
+import copy
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from loadgen.errors import InputError
+
+DNS_1035 = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
+MAX_NAME = 63
+
+
+@dataclass(frozen=True)
+class ApplyFile:
+    """A `kubectl apply -f FILE` command, carried out through the API."""
+
+    path: Path
+
+
+@dataclass(frozen=True)
+class Command:
+    """Any other command: run as an argument list, only with --allow-commands."""
+
+    argv: tuple[str, ...]
+    text: str
+
+
+def resolve(yaml_dir: Path, relative: str, where: str) -> Path:
+    """`relative` (e.g. `./yamls/aes-go/kn-aes-go.yaml`) under `yaml_dir`; it must exist."""
+    path = Path(relative)
+    path = path if path.is_absolute() else Path(yaml_dir) / path
+    if not path.is_file():
+        raise InputError(f"{where}: manifest {relative} not found under --yaml-dir {yaml_dir}")
+    return path
+
+
+def load_documents(path: Path) -> list[dict]:
+    """The non-empty YAML documents of `path`, each a Kubernetes object."""
+    try:
+        documents = [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
+    except (OSError, yaml.YAMLError) as e:
+        raise InputError(f"{path}: not readable YAML: {str(e).splitlines()[0]}") from None
+    for i, doc in enumerate(documents, 1):
+        if not isinstance(doc, dict) or not {"apiVersion", "kind", "metadata"} <= doc.keys():
+            raise InputError(f"{path}: document {i} is not a Kubernetes object (apiVersion, kind, metadata)")
+        if not isinstance(doc["metadata"], dict) or not doc["metadata"].get("name"):
+            raise InputError(f"{path}: document {i} has no metadata.name")
+    return documents
+
+
+def load_service(path: Path) -> dict:
+    """The one Knative Service (`serving.knative.dev/v1`) in a proxy manifest."""
+    documents = load_documents(path)
+    if len(documents) != 1 or documents[0]["apiVersion"] != "serving.knative.dev/v1" or documents[0]["kind"] != "Service":
+        raise InputError(f"{path}: expected exactly one serving.knative.dev/v1 Service")
+    return documents[0]
+
+
+def check_name(name: str) -> str:
+    if len(name) > MAX_NAME or not DNS_1035.fullmatch(name):
+        raise InputError(f"service name {name!r} is not a DNS-1035 label of at most {MAX_NAME} characters")
+    return name
+
+
+def render_service(
+    manifest: dict,
+    name: str,
+    namespace: str,
+    labels: dict[str, str],
+    min_scale: int | None = None,
+    max_scale: int | None = None,
+) -> dict:
+    """The Service to apply: `manifest` renamed, moved to `namespace`, labelled, scale-annotated."""
+    service = copy.deepcopy(manifest)
+    service.pop("status", None)
+    service["metadata"] = {
+        "name": check_name(name),
+        "namespace": namespace,
+        "labels": {**(manifest["metadata"].get("labels") or {}), **labels},
+        **({"annotations": manifest["metadata"]["annotations"]} if manifest["metadata"].get("annotations") else {}),
+    }
+    template = service.setdefault("spec", {}).setdefault("template", {})
+    meta = template.setdefault("metadata", {})
+    meta["labels"] = {**(meta.get("labels") or {}), **labels}
+    scale = {
+        key: str(value)
+        for key, value in (("autoscaling.knative.dev/min-scale", min_scale), ("autoscaling.knative.dev/max-scale", max_scale))
+        if value is not None
+    }
+    if scale:
+        meta["annotations"] = {**(meta.get("annotations") or {}), **scale}
+    return service
+
+
+def render_object(obj: dict, namespace: str, labels: dict[str, str]) -> dict:
+    """A dependency object (Deployment, Service, ...) moved to `namespace` and labelled."""
+    rendered = copy.deepcopy(obj)
+    rendered.pop("status", None)
+    meta = rendered["metadata"]
+    rendered["metadata"] = {
+        "name": meta["name"],
+        "namespace": namespace,
+        "labels": {**(meta.get("labels") or {}), **labels},
+        **({"annotations": meta["annotations"]} if meta.get("annotations") else {}),
+    }
+    return rendered
+
+
+def parse_command(text: str, yaml_dir: Path, where: str) -> ApplyFile | Command:
+    """`kubectl apply -f FILE` becomes `ApplyFile`; anything else a `Command` argument list."""
+    try:
+        argv = shlex.split(text)
+    except ValueError as e:
+        raise InputError(f"{where}: command {text!r} cannot be split into arguments: {e}") from None
+    if not argv:
+        raise InputError(f"{where}: empty command")
+    if len(argv) == 4 and argv[:3] == ["kubectl", "apply", "-f"]:
+        return ApplyFile(resolve(yaml_dir, argv[3], where))
+    return Command(tuple(argv), text)
