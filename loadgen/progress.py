@@ -32,13 +32,14 @@ class _SilentProgress:
         pass
 
 
-def progress(*extra_columns) -> "Progress | _SilentProgress":
+def progress(*extra_columns, enabled: bool = True) -> "Progress | _SilentProgress":
     """A rich progress bar on stderr when interactive, else an object that ignores every call.
 
     Use as `with progress() as bar: task = bar.add_task("units", total=n); bar.advance(task)`.
     Extra columns (e.g. `TextColumn("{task.fields[errors]} errors")`) follow the standard ones.
+    `enabled=False` (a `--quiet` flag) gives the silent object on a terminal too.
     """
-    if not interactive():
+    if not enabled or not interactive():
         return _SilentProgress()
     return Progress(
         TextColumn("[bold]{task.description}"),

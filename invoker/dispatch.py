@@ -1,0 +1,271 @@
+"""The open-loop engine of one process: fires every call of a `Schedule` when it is due.
+
+Design (measured in `bench/invoker.py`, reasons in ../shared/docs/invoker-performance.md):
+- One dispatcher coroutine walks the sorted due times. It sleeps on the event loop's timer
+  until ~1 ms before the next call (timers are only ms-accurate), then yields in a tight loop
+  and fires every call that is due in one batch. A call is sent when due whatever is still
+  outstanding; when behind, calls go out at once and the lag is recorded.
+- A call is the raw-bytes multicallable of its endpoint's channel (one channel per endpoint,
+  reused) with a pre-built request; its completion is a done-callback on the call's own task,
+  not a wrapper task per call.
+- Finished rows, progress and the results file are handled in the dispatcher's slack (when
+  the next call is far enough away), so bookkeeping never delays a due call by much.
+- The garbage collector is frozen after set-up and paused while the schedule runs.
+
+Times are `time.perf_counter_ns()` relative to t0 (µs in rows); grpc.aio's loop clock is
+avoided because uvloop's `loop.time()` has ms resolution.
+"""
+
+import asyncio
+import gc
+import re
+import time
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable
+
+import grpc
+import numpy as np
+from grpc._cython import cygrpc
+
+from invoker import protocol
+from invoker.results import PHASE_MEASURE, PHASE_WARMUP, STATUS_OK
+from invoker.schedule import Schedule
+
+TIMER_MARGIN_US = 1_000     # wake from the timer this long before a due call, then spin
+SLACK_US = 400              # do bookkeeping only when the next call is at least this far
+ROWS_PER_SLICE = 64         # rows handed to the sink per slice of slack
+MAX_BATCH = 256             # calls fired before the loop gets a turn for completions
+MAX_SLEEP_S = 0.05          # longest timer sleep, so a stop request is seen quickly
+PROGRESS_EVERY_NS = 200_000_000
+STOP_GRACE_S = 2.0          # after a stop request, how long in-flight calls may still finish
+CONNECT_WAIT_S = 2.0        # how long to wait for channels to connect before t0
+
+_STATUS_NAMES = {code.value[0]: code.name for code in grpc.StatusCode}
+_HAS_PORT = re.compile(r".*:\d+")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where and how calls go: `--port`, `--ingress`, `--timeout`, `--connection-per-call`."""
+
+    port: int = 80
+    ingress: str | None = None
+    timeout: float = 30.0
+    connection_per_call: bool = False
+
+    def address(self, endpoint: str) -> str:
+        """`host:port` of an endpoint (load.json hosts have no port unless a test gives one)."""
+        return endpoint if _HAS_PORT.fullmatch(endpoint) else f"{endpoint}:{self.port}"
+
+    def channel(self, endpoint: str) -> grpc.aio.Channel:
+        """A plaintext channel to the endpoint, or to the ingress with the endpoint as :authority."""
+        if self.ingress is None:
+            return grpc.aio.insecure_channel(self.address(endpoint))
+        options = [("grpc.default_authority", self.address(endpoint))]
+        return grpc.aio.insecure_channel(self.ingress, options=options)
+
+
+class Reporter:
+    """Where finished rows and progress go (the results file, or a parent process)."""
+
+    def rows(self, rows: list[tuple]) -> None:
+        raise NotImplementedError
+
+    def progress(self, unit: int, issued: int, in_flight: int, errors: int) -> None:
+        pass
+
+
+class Dispatcher:
+    """Replays one schedule against a target, reporting one row per issued call."""
+
+    def __init__(self, schedule: Schedule, target: Target, reporter: Reporter) -> None:
+        self.schedule = schedule
+        self.target = target
+        self.reporter = reporter
+        self.issued = 0
+        self.errors = 0
+        self.stopped = False
+        self._rows: list[tuple] = []
+        self._in_flight: dict = {}
+        self._next_progress_ns = 0
+        self._t0_ns = 0
+        self._t0_wall_ns = 0
+        used = np.unique(schedule.endpoint_index).tolist()
+        self._requests = {index: protocol.RequestBuilder() for index in used}
+        self._metadata = {index: protocol.endpoint_metadata(schedule.endpoints[index]) for index in used}
+        self._channels: dict = {}
+        self._stubs: dict = {}
+
+    def stop(self) -> None:
+        """Stop issuing (Ctrl-C, SIGTERM); calls already sent still get their rows."""
+        self.stopped = True
+
+    async def run(self, t0_ns: int | None = None) -> None:
+        """Connect, fire the whole schedule from t0 (a `perf_counter_ns()` instant, default now),
+        then wait for the last replies."""
+        await self._connect()
+        gc.collect()
+        gc.freeze()
+        gc.disable()
+        try:
+            now_ns = time.perf_counter_ns()
+            self._t0_ns = now_ns if t0_ns is None else t0_ns
+            self._t0_wall_ns = time.time_ns() + self._t0_ns - now_ns
+            await self._dispatch()
+            await self._drain()
+        finally:
+            gc.enable()
+            gc.unfreeze()
+            await self._close()
+        self._report(len(self._rows))
+        self._progress(force=True)
+
+    async def _connect(self) -> None:
+        if self.target.connection_per_call:
+            return
+        for index in self._requests:
+            channel = self.target.channel(self.schedule.endpoints[index])
+            self._channels[index] = channel
+            self._stubs[index] = protocol.say_hello(channel)
+        waits = [asyncio.ensure_future(channel.channel_ready()) for channel in self._channels.values()]
+        if waits:
+            _, pending = await asyncio.wait(waits, timeout=min(CONNECT_WAIT_S, self.target.timeout))
+            for wait in pending:
+                wait.cancel()
+
+    async def _dispatch(self) -> None:
+        due = self.schedule.due_us
+        total = len(due)
+        position = 0
+        t0 = self._t0_ns
+        while position < total and not self.stopped:
+            now_us = (time.perf_counter_ns() - t0) // 1000
+            end = int(np.searchsorted(due, now_us, side="right"))
+            if end > position:
+                end = min(end, position + MAX_BATCH)
+                self._fire(position, end)
+                position = end
+                await asyncio.sleep(0)
+                continue
+            wait_us = int(due[position]) - now_us
+            if wait_us >= SLACK_US and self._bookkeeping():
+                continue
+            if wait_us > 2 * TIMER_MARGIN_US:
+                await asyncio.sleep(min((wait_us - TIMER_MARGIN_US) / 1e6, MAX_SLEEP_S))
+            else:
+                await asyncio.sleep(0)
+
+    def _fire(self, start: int, end: int) -> None:
+        schedule = self.schedule
+        units = schedule.unit[start:end].tolist()
+        endpoints = schedule.endpoint_index[start:end].tolist()
+        dues = schedule.due_us[start:end].tolist()
+        timeout = self.target.timeout
+        in_flight = self._in_flight
+        for unit, endpoint, due in zip(units, endpoints, dues):
+            invocation_id = protocol.new_invocation_id()
+            sent_ns = time.perf_counter_ns()
+            request = self._requests[endpoint].build(invocation_id, self._t0_wall_ns + sent_ns - self._t0_ns)
+            channel = None
+            if self.target.connection_per_call:
+                channel = self.target.channel(schedule.endpoints[endpoint])
+                stub = protocol.say_hello(channel)
+            else:
+                stub = self._stubs[endpoint]
+            call = stub(request, timeout=timeout, metadata=self._metadata[endpoint])
+            in_flight[call] = (unit, endpoint, due, invocation_id, sent_ns, channel)
+            call._invocation_task.add_done_callback(partial(self._done, call))
+        self.issued += end - start
+
+    def _done(self, call, task: asyncio.Task) -> None:
+        """A call finished (reply, error, deadline or cancellation): make its row."""
+        end_ns = time.perf_counter_ns()
+        info = self._in_flight.pop(call)
+        status, error, service_us = STATUS_OK, "", ""
+        if task.cancelled():
+            status, error = "CANCELLED", "stopped before the reply"
+        else:
+            try:
+                reply = task.result()
+            except Exception as err:  # noqa: BLE001 - any failure must still become a row
+                reply, status, error = None, "INTERNAL", f"invoker: {err!r}"
+            if reply is None:
+                pass
+            elif reply is cygrpc.EOF:
+                code = call._cython_call._status
+                status, error = _STATUS_NAMES.get(code.code(), "UNKNOWN"), code.details()
+            else:
+                service_us = protocol.service_us(reply)
+                if service_us is None:
+                    service_us = ""
+        self._row(info, end_ns, status, error, service_us)
+        channel = info[5]
+        if channel is not None:
+            asyncio.ensure_future(channel.close())
+
+    def _row(self, info: tuple, end_ns: int, status: str, error: str, service_us) -> None:
+        unit, endpoint, due, invocation_id, sent_ns, _ = info
+        t0 = self._t0_ns
+        sent_us = (sent_ns - t0) // 1000
+        end_us = (end_ns - t0) // 1000
+        if status != STATUS_OK:
+            self.errors += 1
+        self._rows.append((
+            unit,
+            PHASE_WARMUP if unit < self.schedule.warmup_units else PHASE_MEASURE,
+            self.schedule.endpoints[endpoint],
+            invocation_id,
+            due,
+            sent_us,
+            sent_us - due,
+            end_us - sent_us,
+            end_us - due,
+            status,
+            error,
+            service_us,
+        ))
+
+    def _bookkeeping(self) -> bool:
+        """One slice of slack work; False when there is nothing to do."""
+        if self._rows:
+            self._report(ROWS_PER_SLICE)
+            return True
+        return self._progress()
+
+    def _report(self, count: int) -> None:
+        rows = self._rows[:count]
+        del self._rows[:count]
+        self.reporter.rows(rows)
+
+    def _progress(self, force: bool = False) -> bool:
+        now = time.perf_counter_ns()
+        if now < self._next_progress_ns and not force:
+            return False
+        self._next_progress_ns = now + PROGRESS_EVERY_NS
+        unit = min((now - self._t0_ns) // 1000 // self.schedule.unit_us, self.schedule.units)
+        self.reporter.progress(unit, self.issued, len(self._in_flight), self.errors)
+        return True
+
+    async def _drain(self) -> None:
+        """Wait for in-flight calls (up to the timeout, or briefly after a stop), then cancel."""
+        patience = STOP_GRACE_S if self.stopped else self.target.timeout + 1.0
+        deadline = time.perf_counter() + patience
+        while self._in_flight and time.perf_counter() < deadline:
+            if not self._bookkeeping():
+                await asyncio.sleep(0.005)
+            if self.stopped and patience > STOP_GRACE_S:
+                deadline = min(deadline, time.perf_counter() + STOP_GRACE_S)
+                patience = STOP_GRACE_S
+        for call in list(self._in_flight):
+            call.cancel()
+        deadline = time.perf_counter() + 1.0
+        while self._in_flight and time.perf_counter() < deadline:
+            await asyncio.sleep(0.005)
+        end_ns = time.perf_counter_ns()
+        for info in self._in_flight.values():
+            self._row(info, end_ns, "CANCELLED", "no reply before the invoker exited", "")
+        self._in_flight.clear()
+
+    async def _close(self) -> None:
+        await asyncio.gather(*(channel.close() for channel in self._channels.values()), return_exceptions=True)

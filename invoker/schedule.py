@@ -1,0 +1,99 @@
+"""When each call is due: absolute deadlines from one start instant t0.
+
+Unit k starts at t0 + k·unit and a call with offset o in unit k is due at t0 + k·unit + o, so
+lateness never accumulates. The schedule is a set of flat numpy arrays sorted by due time,
+which the dispatcher walks with one index; a worker's share (`--shard`) and a local process's
+share (`--processes`) are both sub-schedules of it.
+"""
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from invoker.loadfile import Load
+from loadgen.errors import InputError
+
+UNIT_US = {"minute": 60_000_000, "second": 1_000_000}
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Calls sorted by `due_us` (µs from t0); `unit` and `endpoint_index` are parallel to it."""
+
+    due_us: np.ndarray
+    unit: np.ndarray
+    endpoint_index: np.ndarray
+    endpoints: tuple[str, ...]
+    unit_us: int
+    warmup_units: int
+    units: int
+
+    def __len__(self) -> int:
+        return len(self.due_us)
+
+    @property
+    def measured_calls(self) -> int:
+        """Calls scheduled in the measured phase (after the warm-up units)."""
+        return int(np.count_nonzero(self.unit >= self.warmup_units))
+
+    @property
+    def measured_seconds(self) -> float:
+        """Length of the measured phase as scheduled."""
+        return max(self.units - self.warmup_units, 0) * self.unit_us / 1e6
+
+    def select(self, mask: np.ndarray) -> "Schedule":
+        """The calls where `mask` is true, same units and endpoints."""
+        return replace(self, due_us=self.due_us[mask], unit=self.unit[mask], endpoint_index=self.endpoint_index[mask])
+
+
+def build_schedule(path: Path, load: Load, granularity: str, warmup: int, units: int) -> Schedule:
+    """Absolute due times of every call in the first `units` units of `load` (`path` for errors)."""
+    unit_us = UNIT_US[granularity]
+    late = np.flatnonzero(load.offset_us >= unit_us)
+    if late.size:
+        call = late[0]
+        raise InputError(
+            f"{path}: unit {load.unit[call]} field 'timestamp': offset {load.offset_us[call]} µs is not "
+            f"within a {granularity} (< {unit_us}); wrong --granularity?"
+        )
+    due = load.unit.astype(np.int64) * unit_us + load.offset_us
+    order = np.argsort(due, kind="stable")
+    return Schedule(
+        due_us=due[order],
+        unit=load.unit[order],
+        endpoint_index=load.endpoint_index[order],
+        endpoints=load.endpoints,
+        unit_us=unit_us,
+        warmup_units=warmup,
+        units=units,
+    )
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """`I/N` (1 ≤ I ≤ N) from the command line."""
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise InputError(f"--shard {text!r}: expected I/N, e.g. 1/4") from None
+    if not 1 <= index <= count:
+        raise InputError(f"--shard {text!r}: expected 1 ≤ I ≤ N")
+    return index, count
+
+
+def shard(schedule: Schedule, index: int, count: int) -> Schedule:
+    """Worker `index` of `count` (1-based): every count-th endpoint in first-appearance order.
+
+    Splitting by endpoint keeps all calls of a function on one worker (and one connection).
+    """
+    return schedule.select(schedule.endpoint_index % count == index - 1)
+
+
+def split(schedule: Schedule, parts: int) -> list[Schedule]:
+    """`parts` interleaved shares of the calls for local processes, balanced call by call.
+
+    Local processes share nothing, so an even call count matters more than keeping a function
+    together (a single busy function must still spread over all cores).
+    """
+    position = np.arange(len(schedule))
+    return [schedule.select(position % parts == part) for part in range(parts)]
