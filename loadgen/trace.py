@@ -85,8 +85,10 @@ class Trace:
 
     def window(self, start: int, warmup: int, duration: int) -> np.ndarray:
         """Counts of the units `start` ... `start + warmup + duration - 1` (warm-up first)."""
-        if start < 0 or warmup < 0 or duration < 0:
-            raise InputError(f"--start {start}, --warmup {warmup}, --duration {duration}: expected values >= 0")
+        if start < 0 or warmup < 0 or duration < 1:
+            raise InputError(
+                f"--start {start}, --warmup {warmup}, --duration {duration}: expected start, warmup >= 0 and duration >= 1"
+            )
         end = start + warmup + duration
         if end > len(self.units):
             raise InputError(

@@ -1,6 +1,93 @@
-"""loadgen generate (placeholder: owned by the helper building it)."""
+"""loadgen generate: map trace functions to proxies, write mapping.csv and load.json."""
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from loadgen import naming, shipped
+from loadgen.generate import generate as run_generate
+from loadgen.generate import placeholder_deploy
+from loadgen.load import DEFAULT_SEED
+from loadgen.profiles import read_config
+from loadgen.progress import progress
 
 
-def generate() -> None:
-    """Map trace functions to proxies and write load.json."""
-    raise NotImplementedError
+class Granularity(str, Enum):
+    minute = "minute"
+    second = "second"
+
+
+class Iat(str, Enum):
+    exponential = "exponential"
+    uniform = "uniform"
+    equidistant = "equidistant"
+
+
+class Percentile(str, Enum):
+    p50 = "50"
+    p75 = "75"
+
+
+class DeployTarget(str, Enum):
+    none = "none"
+
+
+def generate(
+    trace: Annotated[Path, typer.Option(help="Trace folder (invocations, durations, memory CSVs).")] = shipped.trace_dir(),
+    profile: Annotated[Path, typer.Option(help="Proxy profiles (vSwarm profile.json).")] = shipped.default_profile(),
+    config: Annotated[Path, typer.Option(help="Proxy deployment recipes (vSwarm config.json).")] = shipped.default_config(),
+    output: Annotated[Path, typer.Option(help="load.json to write (vSwarm format).")] = Path("load.json"),
+    mapping_out: Annotated[Path, typer.Option(help="Mapping report to write.")] = Path("mapping.csv"),
+    granularity: Annotated[Granularity, typer.Option(help="What one count column covers.")] = Granularity.minute,
+    start: Annotated[int, typer.Option(min=0, help="First count column to use (0 = the first).")] = 0,
+    warmup: Annotated[int, typer.Option(min=0, help="Warm-up units, written first.")] = 2,
+    duration: Annotated[int, typer.Option(min=1, help="Measured units after the warm-up.")] = 20,
+    iat: Annotated[Iat, typer.Option(help="Call times within a unit (see loadgen/load.py).")] = Iat.exponential,
+    shift: Annotated[bool, typer.Option(help="Rotate each function's calls by a random phase.")] = True,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed; same seed, same load.json.")] = DEFAULT_SEED,
+    unique: Annotated[bool, typer.Option(help="Minimise total distance, each proxy used ceil(n/m) times at most.")] = False,
+    percentile: Annotated[Percentile, typer.Option(help="Memory/duration percentile to match.")] = Percentile.p75,
+    max_distance: Annotated[float, typer.Option(min=0, help="Report functions mapped farther than this.")] = 1.0,
+    strict: Annotated[bool, typer.Option(help="Fail on functions missing from durations or memory.")] = False,
+    deploy: Annotated[DeployTarget, typer.Option(help="Where the proxies run (none: placeholder endpoints).")] = DeployTarget.none,
+    namespace: Annotated[str, typer.Option(help="Namespace of the services.")] = naming.DEFAULT_NAMESPACE,
+    domain: Annotated[str, typer.Option(help="Domain of the endpoints.")] = naming.DEFAULT_DOMAIN,
+) -> None:
+    """Map trace functions to proxies and write mapping.csv and load.json."""
+    read_config(config)
+    with progress() as bar:
+        task = bar.add_task("load.json", total=warmup + duration)
+        result = run_generate(
+            trace,
+            profile,
+            output,
+            mapping_out,
+            deploy=placeholder_deploy(namespace, domain),
+            granularity=granularity.value,
+            start=start,
+            warmup=warmup,
+            duration=duration,
+            iat=iat.value,
+            shift=shift,
+            seed=seed,
+            unique=unique,
+            percentile=int(percentile.value),
+            max_distance=max_distance,
+            strict=strict,
+            on_unit=lambda: bar.advance(task),
+        )
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    unit = result.trace.granularity
+    typer.echo(
+        f"trace: {len(result.mapping)} functions x {len(result.trace.units)} {unit}s from {result.trace.files['invocations'].parent}"
+    )
+    typer.echo(f"mapping (p{percentile.value}, {'unique' if unique else 'closest'}): {result.summary}")
+    typer.echo(f"wrote {mapping_out} (deploy {deploy.value})")
+    typer.echo(
+        f"wrote {output}: {result.load.units} {unit}s (columns {result.first_column}-{result.last_column}, "
+        f"{warmup} warm-up), {result.load.invocations} invocations, busiest {unit} {result.load.busiest_unit}; "
+        f"iat {iat.value}, {'shift' if shift else 'no shift'}, seed {seed}"
+    )

@@ -1,0 +1,95 @@
+"""The generate stage as a library call: trace + profiles -> `mapping.csv` and `load.json`.
+
+Steps: read and validate the trace, check the window, map every function to a proxy, deploy
+(one replaceable call that fills the mapping's `endpoint` and `status`), write `mapping.csv`,
+then stream `load.json` for the functions that have an endpoint.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from loadgen import naming
+from loadgen.load import DEFAULT_SEED, LoadStats, write_load
+from loadgen.mapping import PLANNED, MappingSummary, build_mapping, summarise, write_mapping
+from loadgen.profiles import read_profiles
+from loadgen.trace import Trace, read_trace
+
+Deploy = Callable[[pd.DataFrame], pd.DataFrame]
+"""Takes the mapping table, returns it with `endpoint` and `status` filled for every row."""
+
+
+def placeholder_deploy(namespace: str = naming.DEFAULT_NAMESPACE, domain: str = naming.DEFAULT_DOMAIN) -> Deploy:
+    """Deploy nothing: give each function the endpoint its Service would have, status `planned`."""
+
+    def deploy(mapping: pd.DataFrame) -> pd.DataFrame:
+        return mapping.assign(
+            endpoint=[naming.placeholder_endpoint(service, namespace, domain) for service in mapping["service"]],
+            status=PLANNED,
+        )
+
+    return deploy
+
+
+@dataclass
+class GenerateResult:
+    trace: Trace
+    mapping: pd.DataFrame
+    summary: MappingSummary
+    load: LoadStats
+    first_column: str
+    last_column: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def generate(
+    trace_dir: Path,
+    profile: Path,
+    output: Path,
+    mapping_out: Path,
+    *,
+    deploy: Deploy,
+    granularity: str = "minute",
+    start: int = 0,
+    warmup: int = 2,
+    duration: int = 20,
+    iat: str = "exponential",
+    shift: bool = True,
+    seed: int = DEFAULT_SEED,
+    unique: bool = False,
+    percentile: int = 75,
+    max_distance: float = 1.0,
+    strict: bool = False,
+    on_unit: Callable[[], None] | None = None,
+) -> GenerateResult:
+    """Run the generate stage; raises `InputError` for any bad input before writing anything."""
+    trace = read_trace(trace_dir, granularity, strict)
+    counts = trace.window(start, warmup, duration)
+    profiles = read_profiles(profile)
+    mapping = deploy(build_mapping(trace, profiles, percentile, unique))
+    warnings = [
+        f"skipped {missing} functions of {trace.files['invocations'].name} missing from {trace.files[role].name}"
+        for role, missing in trace.skipped.items()
+    ]
+    write_mapping(mapping, mapping_out)
+    invocable = (mapping["endpoint"] != "").to_numpy()
+    if not invocable.all():
+        warnings.append(
+            f"left {int((~invocable).sum())} functions without an endpoint ({int(counts[~invocable].sum())} invocations)"
+            f" out of {Path(output).name}; see their status in {Path(mapping_out).name}"
+        )
+    load = write_load(
+        output,
+        counts[invocable],
+        mapping["endpoint"][invocable].tolist(),
+        trace.unit_us,
+        iat,
+        shift,
+        seed,
+        first_column=start,
+        on_unit=on_unit,
+    )
+    end = start + warmup + duration - 1
+    return GenerateResult(trace, mapping, summarise(mapping, max_distance), load, trace.units[start], trace.units[end], warnings)

@@ -1,0 +1,153 @@
+"""Turn per-unit invocation counts into timestamped invocations: `load.json`.
+
+`load.json` is exactly the vSwarm load-generator format, so existing invokers read it: a JSON
+array with one object per unit (minute or second), warm-up units first,
+
+    [{"timestamp": [µs offsets within the unit, ascending], "endpoint": ["<host>", ...]}, ...]
+
+with the two lists parallel, offsets in [0, unit) restarting at 0 in each unit, hosts without
+scheme or port.  Unlike vSwarm, every unit of every function holds exactly the trace's count:
+calls that land on the same microsecond are all kept (ties are ordered by trace function).
+An empty unit is `{"timestamp": [], "endpoint": []}`.
+
+Inter-arrival modes, for a function with n calls in a unit (x = position in the unit, [0, 1)):
+
+- `exponential`: a Poisson process conditioned on n calls, i.e. n independent uniform
+  instants, sorted (exponential gaps).  vSwarm's "uniform" is this distribution; its
+  "exponential" front-loaded every unit and is not offered.
+- `uniform`: uniform *gaps* (invitro): n + 1 gaps drawn from U(0, 1) and scaled to fill the
+  unit, calls at the first n partial sums; more regular than Poisson.
+- `equidistant`: x = i / n, i = 0 ... n - 1.
+
+`shift` rotates every function's calls by its own random phase φ (drawn once per function,
+the same in every unit): x -> (x + φ) mod 1.  It moves first calls off the unit start, where
+without it every active function fires at offset 0 with `equidistant` (and at the start of
+the unit with invitro's unshifted modes).  For `equidistant` the calls stay exactly 1/n of a
+unit apart, also across unit boundaries while n is unchanged; for `exponential` the
+distribution is unchanged (rotation-invariant), only the draw differs.
+
+Offsets are x × unit truncated to whole µs.  Randomness comes from `numpy.random.Generator`
+streams seeded by (seed, trace column), so the same seed gives byte-identical files, and a
+unit's calls do not depend on where the window starts.
+"""
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import orjson
+
+from loadgen.errors import InputError
+
+IAT_MODES = ("exponential", "uniform", "equidistant")
+DEFAULT_SEED = 42
+_PHASE_STREAM = 0
+_UNIT_STREAM = 1
+
+
+def phases(n_functions: int, seed: int) -> np.ndarray:
+    """Each function's rotation for `shift`, as a fraction of the unit in [0, 1)."""
+    return np.random.default_rng([seed, _PHASE_STREAM]).random(n_functions)
+
+
+def unit_rng(seed: int, trace_column: int) -> np.random.Generator:
+    """The random stream of one unit, identified by its column in the trace."""
+    return np.random.default_rng([seed, _UNIT_STREAM, trace_column])
+
+
+def positions(counts: np.ndarray, iat: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Unshifted positions in [0, 1) of one unit's calls, grouped by function, and their function indices."""
+    active = np.flatnonzero(counts)
+    n = counts[active].astype(np.int64)
+    total = int(n.sum())
+    functions = np.repeat(active, n)
+    first = np.cumsum(n) - n
+    rank = np.arange(total) - np.repeat(first, n)
+    if iat == "exponential":
+        x = rng.random(total)
+    elif iat == "uniform":
+        gaps = rng.random(total + active.size)
+        ends = np.cumsum(gaps)
+        segment = first + np.arange(active.size)
+        base = np.concatenate(([0.0], ends))[segment]
+        length = ends[segment + n] - base
+        x = (ends[np.repeat(segment, n) + rank] - np.repeat(base, n)) / np.repeat(length, n)
+    elif iat == "equidistant":
+        x = rank / np.repeat(n, n)
+    else:
+        raise InputError(f"--iat {iat!r}: expected one of {', '.join(IAT_MODES)}")
+    return x, functions
+
+
+def unit_calls(
+    counts: np.ndarray, iat: str, rng: np.random.Generator, unit_us: int, phase: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """One unit's calls: µs offsets ascending and the function of each call (ties by function)."""
+    x, functions = positions(counts, iat, rng)
+    if phase is not None:
+        x = (x + phase[functions]) % 1.0
+    offsets = np.minimum((x * unit_us).astype(np.int64), unit_us - 1)
+    width = max(len(counts), 1)
+    keys = offsets * width + functions
+    keys.sort()
+    return keys // width, keys % width
+
+
+@dataclass(frozen=True)
+class LoadStats:
+    units: int
+    invocations: int
+    busiest_unit: int
+    bytes: int
+
+
+def write_load(
+    path: Path,
+    counts: np.ndarray,
+    endpoints: Sequence[str],
+    unit_us: int,
+    iat: str = "exponential",
+    shift: bool = True,
+    seed: int = DEFAULT_SEED,
+    first_column: int = 0,
+    on_unit: Callable[[], None] | None = None,
+) -> LoadStats:
+    """Write `load.json` for `counts` [functions, units] (trace columns `first_column` ...),
+    calling function i at `endpoints[i]`.  Streams one unit at a time; the file appears
+    complete or not at all (written beside it, then renamed)."""
+    path = Path(path)
+    if len(endpoints) != counts.shape[0]:
+        raise ValueError(f"{len(endpoints)} endpoints for {counts.shape[0]} functions")
+    if iat not in IAT_MODES:
+        raise InputError(f"--iat {iat!r}: expected one of {', '.join(IAT_MODES)}")
+    fragments = np.array([b"," + orjson.dumps(endpoint) for endpoint in endpoints], dtype=object)
+    phase = phases(counts.shape[0], seed) if shift else None
+    partial = path.with_name(path.name + ".partial")
+    invocations = busiest = 0
+    try:
+        with open(partial, "wb") as out:
+            out.write(b"[")
+            for unit in range(counts.shape[1]):
+                offsets, functions = unit_calls(counts[:, unit], iat, unit_rng(seed, first_column + unit), unit_us, phase)
+                hosts = b"".join(fragments[functions].tolist())
+                out.write(b'{"timestamp":' if unit == 0 else b',\n{"timestamp":')
+                out.write(orjson.dumps(offsets, option=orjson.OPT_SERIALIZE_NUMPY))
+                out.write(b',"endpoint":[')
+                out.write(memoryview(hosts)[1:])
+                out.write(b"]}")
+                invocations += offsets.size
+                busiest = max(busiest, offsets.size)
+                if on_unit:
+                    on_unit()
+            out.write(b"]\n")
+            size = out.tell()
+        os.replace(partial, path)
+    except OSError as e:
+        partial.unlink(missing_ok=True)
+        raise InputError(f"{path}: cannot write ({e.strerror})") from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return LoadStats(counts.shape[1], invocations, busiest, size)
