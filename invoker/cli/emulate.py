@@ -1,6 +1,65 @@
-"""invoker emulate (placeholder: owned by the helper building it)."""
+"""invoker emulate: serve emulated vSwarm proxies on one local port (see `invoker.emulate`)."""
+
+from pathlib import Path
+
+import typer
+
+from invoker import emulate as emulator
+from loadgen import shipped
+from loadgen.errors import InputError
 
 
-def emulate() -> None:
-    """Serve emulated proxy functions over gRPC."""
-    raise NotImplementedError
+def emulate(
+    mapping: Path = typer.Argument(
+        None,
+        help="mapping.csv: serve its functions under their endpoints (or service names while undeployed).",
+        show_default=False,
+    ),
+    profile: Path = typer.Option(None, help="profile.json with the proxies' duration percentiles [default: shipped]"),
+    sink: bool = typer.Option(False, "--sink", help="Answer every endpoint at once (benchmarks); no MAPPING."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(0, min=0, max=65535, help="Port to listen on; 0 picks a free one (printed)."),
+    port_file: Path = typer.Option(None, help="Write the port here once serving (for scripts)."),
+    processes: int = typer.Option(1, min=1, help="Serve from this many processes on one port (SO_REUSEPORT)."),
+    concurrency: int = typer.Option(
+        emulator.DEFAULT_CONCURRENCY, min=1, help="Calls served at once per process; more wait in a queue."
+    ),
+    seed: int = typer.Option(42, help="Seed of the service-time and error draws (one stream per endpoint)."),
+    error_rate: float = typer.Option(
+        0.0, min=0.0, max=1.0, help="Fraction of calls that fail with status UNKNOWN, as a function error."
+    ),
+    fail_endpoint: list[str] = typer.Option(
+        [], "--fail-endpoint", help="Every call to this endpoint fails with status UNKNOWN (repeatable)."
+    ),
+) -> None:
+    """Serve emulated proxy functions over gRPC (helloworld.Greeter/SayHello, plaintext HTTP/2).
+
+    Functions are told apart by the x-loadgen-endpoint header or the call's :authority, wait a
+    service time drawn from their proxy's duration percentiles, and reply "<proxy> (pid N) | <µs>".
+    Unknown endpoints get NOT_FOUND. Stops cleanly on Ctrl-C or SIGTERM.
+    """
+    if sink == (mapping is not None):
+        raise InputError("give either MAPPING (a mapping.csv to emulate) or --sink, not both nor neither")
+    if sink and (error_rate or fail_endpoint):
+        raise InputError("--error-rate and --fail-endpoint need a MAPPING; --sink answers every call at once")
+    functions = None if sink else emulator.read_functions(mapping, profile or shipped.default_profile())
+    failing = frozenset(endpoint.lower() for endpoint in fail_endpoint)
+    unknown = sorted(failing - set(functions or ()))
+    if unknown:
+        raise InputError(f"--fail-endpoint {unknown[0]!r}: not an endpoint of {mapping}")
+    faults = emulator.Faults(error_rate, failing)
+    try:
+        emulator.serve(
+            functions,
+            processes=processes,
+            port_file=port_file,
+            announce=lambda line: print(line, flush=True),
+            host=host,
+            port=port,
+            seed=seed,
+            faults=faults,
+            concurrency=concurrency,
+        )
+    except RuntimeError as error:
+        typer.echo(f"Error: {error}", err=True)
+        raise typer.Exit(1) from None

@@ -1,0 +1,351 @@
+"""Emulated vSwarm proxies: one gRPC server that answers SayHello for many functions on one port.
+
+Like a Knative ingress, it tells the functions apart by the call's target endpoint: the
+`x-loadgen-endpoint` header (`invoker.protocol.ENDPOINT_HEADER`, always sent by `invoker
+replay`) or else the host part of the call's `:authority`. The functions come from
+`mapping.csv` (`loadgen.mapping`): each row with an endpoint, or with only a service name (not
+deployed yet), is served under that name, unless its status is `failed: ...`. Each function
+waits for a service time drawn from its proxy's duration percentiles in `profile.json`
+(`ServiceTime`) and replies `"<proxy> (pid <pid>) | <µs>"`, ending in that time like the relay
+of a real proxy. An unknown endpoint gets NOT_FOUND naming it. A sink (`functions=None`)
+answers every endpoint at once with `"sink (pid <pid>) | 0"`.
+
+The server is grpcio's thread-pool server, not grpc.aio: it was faster here (about 4.5k against
+2.7-3.4k sink calls/s on one core) and it exposes the call's `:authority`, which grpc.aio
+servicers cannot see. A call holds a pool thread while it waits, and a cancelled or expired call
+releases it at once; calls beyond `concurrency` in one process queue for a thread.
+"""
+
+import bisect
+import os
+import queue
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+
+from invoker import helloworld_pb2, protocol
+from loadgen.errors import InputError
+
+DEFAULT_CONCURRENCY = 1000
+STOP_GRACE_S = 1.0
+FAILURE_DETAIL = "emulated function failure"
+
+
+class ServiceTime:
+    """A proxy's service time: pick a percentile bracket with u ~ U[0,1), interpolate inside it.
+
+    With points (p_i, v_i) from profile.json, u falls in the bracket p_i <= 100u < p_i+1 with
+    probability (p_i+1 - p_i) / 100, and the time is v_i + (v_i+1 - v_i)(100u - p_i)/(p_i+1 - p_i):
+    the piecewise-linear inverse CDF through the percentiles, so draws stay within [v_0, v_last].
+    """
+
+    def __init__(self, percentiles: list[float], milliseconds: list[float]):
+        if not percentiles or len(percentiles) != len(milliseconds):
+            raise ValueError("ServiceTime needs one duration per percentile, at least one")
+        self.percentiles = list(percentiles)
+        self.milliseconds = list(milliseconds)
+
+    def draw_us(self, u: float) -> int:
+        """The service time in µs for a uniform draw `u` in [0, 1)."""
+        points, values = self.percentiles, self.milliseconds
+        x = 100.0 * u
+        i = bisect.bisect_right(points, x) - 1
+        if i < 0:
+            value = values[0]
+        elif i >= len(points) - 1:
+            value = values[-1]
+        else:
+            value = values[i] + (values[i + 1] - values[i]) * (x - points[i]) / (points[i + 1] - points[i])
+        return round(value * 1000.0)
+
+
+@dataclass(frozen=True)
+class EmulatedFunction:
+    proxy: str
+    service_time: ServiceTime
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Reproducible failures: every call to `fail_endpoints`, and a seeded `error_rate` of the
+    others, end in gRPC status UNKNOWN (how a relay reports a function error)."""
+
+    error_rate: float = 0.0
+    fail_endpoints: frozenset[str] = field(default_factory=frozenset)
+
+
+def read_functions(mapping_path: Path, profile_path: Path) -> dict[str, EmulatedFunction]:
+    """The functions of `mapping.csv` keyed by endpoint (or service name while undeployed)."""
+    # Imported here: pandas and scipy would add a second to every --processes worker's start.
+    from loadgen.csvfile import line_of
+    from loadgen.mapping import FAILED, read_mapping
+    from loadgen.profiles import PERCENTILES, column, read_profiles
+
+    mapping = read_mapping(mapping_path)
+    profiles = read_profiles(profile_path)
+    service_times: dict[str, ServiceTime] = {}
+    functions: dict[str, EmulatedFunction] = {}
+    for row, (proxy, service, endpoint, status) in enumerate(
+        zip(mapping["proxy"], mapping["service"], mapping["endpoint"], mapping["status"])
+    ):
+        line = line_of(row)
+        if status.startswith(f"{FAILED}:"):
+            continue
+        if proxy not in service_times:
+            if proxy not in profiles.index:
+                raise InputError(f"{mapping_path}: line {line}, column 'proxy': {proxy!r} is not a proxy of {profile_path}")
+            durations = profiles.loc[proxy, [column("duration", p) for p in PERCENTILES]].to_numpy(dtype=float)
+            known = [(p, d) for p, d in zip(PERCENTILES, durations) if d == d]
+            if not known:
+                raise InputError(f"{profile_path}: proxy {proxy!r}: no duration percentiles, expected them to emulate it")
+            service_times[proxy] = ServiceTime([p for p, _ in known], [d for _, d in known])
+        key = (endpoint or service).lower()
+        if key in functions:
+            raise InputError(f"{mapping_path}: line {line}, column 'endpoint': {key!r} appears twice, expected one row each")
+        functions[key] = EmulatedFunction(proxy, service_times[proxy])
+    if not functions:
+        raise InputError(f"{mapping_path}: every function failed to deploy, expected at least one to emulate")
+    return functions
+
+
+class _Function:
+    """Per-endpoint state of a running emulator: its reply text and its own seeded RNG, so the
+    n-th call to an endpoint draws the same service time whatever the other endpoints do."""
+
+    def __init__(self, endpoint: str, function: EmulatedFunction, seed: int, fails: bool):
+        self.service_time = function.service_time
+        self.reply_head = f"{function.proxy} (pid {os.getpid()}) | "
+        self.random = random.Random(f"{seed}:{endpoint}").random
+        self.fails = fails
+
+
+class Greeter:
+    """The SayHello handler of the emulator (sync grpc, one call per pool thread)."""
+
+    def __init__(self, functions: dict[str, EmulatedFunction] | None, seed: int = 42, faults: Faults = Faults()):
+        self.sink = functions is None
+        self.error_rate = faults.error_rate
+        self.functions = {
+            endpoint: _Function(endpoint, function, seed, endpoint in faults.fail_endpoints)
+            for endpoint, function in (functions or {}).items()
+        }
+        self.sink_reply = helloworld_pb2.HelloReply(message=f"sink (pid {os.getpid()}) | 0")
+
+    def say_hello(self, request: helloworld_pb2.HelloRequest, context: grpc.ServicerContext) -> helloworld_pb2.HelloReply:
+        if self.sink:
+            return self.sink_reply
+        endpoint = _target(context)
+        function = self.functions.get(endpoint)
+        if function is None:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"no emulated function for endpoint {endpoint!r}")
+        if function.fails or (self.error_rate and function.random() < self.error_rate):
+            context.abort(grpc.StatusCode.UNKNOWN, FAILURE_DETAIL)
+        service_us = function.service_time.draw_us(function.random())
+        if service_us > 0:
+            finished = threading.Event()
+            context.add_callback(finished.set)
+            finished.wait(service_us / 1e6)
+        return helloworld_pb2.HelloReply(message=f"{function.reply_head}{service_us}")
+
+
+def _target(context: grpc.ServicerContext) -> str:
+    """The endpoint a call is for: the header if sent, else `:authority` without its port."""
+    for key, value in context.invocation_metadata():
+        if key == protocol.ENDPOINT_HEADER:
+            return value.lower()
+    # grpcio hands servicers no :authority; the sync server keeps it in the call details.
+    authority = context._rpc_event.call_details.host.decode()
+    host, colon, port = authority.rpartition(":")
+    if not colon or not port.isdigit() or host.endswith(":"):
+        host = authority
+    return host.strip("[]").lower()
+
+
+class Emulator:
+    """A running in-process emulator server (`start`); stop it, or use it as a context manager."""
+
+    def __init__(self, server: grpc.Server, host: str, port: int):
+        self.server, self.host, self.port = server, host, port
+
+    def stop(self, grace: float | None = STOP_GRACE_S) -> None:
+        """Refuse new calls, let calls in flight finish for `grace` seconds, then cancel them."""
+        self.server.stop(grace).wait()
+
+    def __enter__(self) -> "Emulator":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop(0)
+
+
+def start(
+    functions: dict[str, EmulatedFunction] | None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    seed: int = 42,
+    faults: Faults = Faults(),
+    concurrency: int = DEFAULT_CONCURRENCY,
+    reuse_port: bool = False,
+) -> Emulator:
+    """Serve `functions` (None: a sink) on host:port (0: a free port, see `.port`) in this process.
+
+    `reuse_port` lets other processes listen on the same port (SO_REUSEPORT); without it a port
+    already in use is an error rather than shared.
+    """
+    greeter = Greeter(functions, seed, faults)
+    _, service, method = protocol.SAY_HELLO.split("/")
+    handler = grpc.unary_unary_rpc_method_handler(
+        greeter.say_hello,
+        request_deserializer=helloworld_pb2.HelloRequest.FromString,
+        response_serializer=helloworld_pb2.HelloReply.SerializeToString,
+    )
+    server = grpc.server(
+        ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="emulate"),
+        options=[("grpc.so_reuseport", int(reuse_port))],
+    )
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, {method: handler}),))
+    try:
+        bound = server.add_insecure_port(f"{host}:{port}")
+    except RuntimeError:
+        bound = 0
+    if not bound:
+        raise InputError(f"--host {host} --port {port}: cannot listen there (address in use or not local)")
+    server.start()
+    return Emulator(server, host, bound)
+
+
+def serve(
+    functions: dict[str, EmulatedFunction] | None,
+    *,
+    processes: int = 1,
+    port_file: Path | None = None,
+    announce=print,
+    **options,
+) -> None:
+    """Serve until SIGINT or SIGTERM, from `processes` processes sharing one port (SO_REUSEPORT).
+
+    `options` are those of `start`. Once every process listens, `announce` gets one line
+    ending in `HOST:PORT` and `port_file` (if given) receives the port number.
+    """
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    emulator = start(functions, reuse_port=processes > 1, **options)
+    workers = _start_workers(functions, processes - 1, emulator, options)
+    what = f"{len(functions)} functions" if functions is not None else "a sink for every endpoint"
+    spread = f" from {processes} processes" if processes > 1 else ""
+    announce(f"serving {what}{spread} on {emulator.host}:{emulator.port}")
+    if port_file is not None:
+        _write_atomically(Path(port_file), f"{emulator.port}\n")
+    try:
+        while not stopping.wait(0.5):
+            dead = [worker for worker in workers if not worker.is_alive()]
+            if dead and not stopping.is_set():
+                raise RuntimeError(f"emulator worker process {dead[0].pid} died (exit code {dead[0].exitcode})")
+    finally:
+        for worker in workers:
+            worker.terminate()
+        emulator.stop()
+        for worker in workers:
+            worker.join(STOP_GRACE_S + 2)
+            if worker.is_alive():
+                worker.kill()
+
+
+def _start_workers(functions, count: int, emulator: Emulator, options: dict) -> list:
+    """Spawn `count` more server processes on the emulator's port; wait until each listens."""
+    import multiprocessing
+
+    if count <= 0:
+        return []
+    context = multiprocessing.get_context("spawn")
+    started = context.Queue()
+    options = {**options, "host": emulator.host, "port": emulator.port}
+    workers = [
+        context.Process(target=_worker, args=(functions, options, os.getpid(), started), daemon=True)
+        for _ in range(count)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        deadline, pending = time.monotonic() + 60, count
+        while pending:
+            try:
+                failure = started.get(timeout=0.2)
+            except queue.Empty:
+                dead = [worker for worker in workers if worker.exitcode is not None]
+                if dead:
+                    raise RuntimeError(f"emulator worker process {dead[0].pid} died at start (exit code {dead[0].exitcode})")
+                if time.monotonic() > deadline:
+                    raise RuntimeError("emulator worker processes did not listen within 60 s") from None
+                continue
+            if failure:
+                raise InputError(failure)
+            pending -= 1
+    except BaseException:
+        for worker in workers:
+            worker.kill()
+        emulator.stop(0)
+        raise
+    return workers
+
+
+def _worker(functions, options: dict, parent_pid: int, started) -> None:
+    """A --processes worker: serve until SIGTERM or SIGINT, or until the parent is gone."""
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    try:
+        emulator = start(functions, reuse_port=True, **options)
+    except InputError as error:
+        started.put(error.message)
+        return
+    started.put(None)
+    while not stopping.wait(1.0) and os.getppid() == parent_pid:
+        pass
+    emulator.stop()
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    os.replace(partial, path)
+
+
+@contextmanager
+def emulator_process(*args: str, timeout: float = 60.0) -> Iterator[int]:
+    """Run `invoker emulate ARGS` as a subprocess on a free port and yield the port; SIGTERM it
+    on exit. For tests and tools of other stages, e.g. `with emulator_process("mapping.csv"):`."""
+    with tempfile.TemporaryDirectory(prefix="emulate-") as folder:
+        port_file, log = Path(folder) / "port", Path(folder) / "stderr"
+        command = [sys.executable, "-c", "from invoker.cli import main; main()", "emulate", "--port", "0"]
+        with open(log, "wb") as stderr:
+            process = subprocess.Popen([*command, *args, "--port-file", str(port_file)], stdout=subprocess.DEVNULL, stderr=stderr)
+        try:
+            deadline = time.monotonic() + timeout
+            while not port_file.exists():
+                if process.poll() is not None:
+                    raise RuntimeError(f"invoker emulate exited with code {process.returncode}: {log.read_text().strip()}")
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"invoker emulate did not listen within {timeout} s")
+                time.sleep(0.02)
+            yield int(port_file.read_text())
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
