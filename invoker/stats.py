@@ -81,6 +81,11 @@ def merge_histogram(into: HdrHistogram, other: HdrHistogram) -> None:
     into.max_value = max(into.max_value, other.max_value)
 
 
+def empty_percentiles() -> dict:
+    """The percentiles of no calls: every label None."""
+    return {label: None for label in (*PERCENTILES, "max")}
+
+
 def percentiles(histogram: HdrHistogram) -> dict:
     """`PERCENTILES` plus the exact max, in µs; None for each when nothing was recorded.
 
@@ -89,7 +94,7 @@ def percentiles(histogram: HdrHistogram) -> dict:
     """
     total = histogram.total_count
     if total == 0:
-        return {label: None for label in (*PERCENTILES, "max")}
+        return empty_percentiles()
     cumulative = np.cumsum(_counts(histogram))
     result = {}
     for label, percentile in PERCENTILES.items():
@@ -142,12 +147,14 @@ class ResultStats:
         if len(lag) >= FLUSH_EVERY:
             self._flush()
 
-    def add_columns(self, statuses, latency_us, latency_from_schedule_us, lag_us) -> None:
-        """Many measured-phase rows at once, as parallel arrays (or pandas Series)."""
-        self.statuses.update(_value_counts(statuses))
-        record_values(self.histograms["latency_us"], latency_us)
-        record_values(self.histograms["latency_from_schedule_us"], latency_from_schedule_us)
-        record_values(self.histograms["send_lag_us"], lag_us)
+    def add_columns(self, phases, statuses, latency_us, latency_from_schedule_us, lag_us) -> None:
+        """Many rows at once, as parallel arrays (or pandas Series) of those columns."""
+        measured = np.asarray(phases, dtype=object) == PHASE_MEASURE
+        self.warmup_calls += int(measured.size - measured.sum())
+        self.statuses.update(_value_counts(np.asarray(statuses, dtype=object)[measured]))
+        for name, values in (("latency_us", latency_us), ("latency_from_schedule_us", latency_from_schedule_us),
+                             ("send_lag_us", lag_us)):
+            record_values(self.histograms[name], np.asarray(values, dtype=np.int64)[measured])
 
     def _flush(self) -> None:
         for name, values in self._pending.items():
@@ -199,7 +206,7 @@ class ResultStats:
 
 def _value_counts(values) -> dict:
     """{value: count} of an array or Series of strings."""
-    keys, counts = np.unique(np.asarray(values, dtype=object).astype(str), return_counts=True)
+    keys, counts = np.unique(np.asarray(values, dtype=str), return_counts=True)
     return {str(key): int(count) for key, count in zip(keys, counts)}
 
 

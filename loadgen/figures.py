@@ -1,0 +1,37 @@
+"""Headless matplotlib figures shared by `loadgen report` and `loadgen plot`: one style, one
+way of saving (`FORMATS`), so every figure of the toolkit reads alike."""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+
+FORMATS = ("png", "svg", "pdf")
+DPI = 150
+STYLE = {
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "legend.fontsize": 9,
+}
+
+
+def new_figure(width: float = 7.0, height: float = 4.5):
+    """A figure and its axes in the toolkit's style."""
+    plt.rcParams.update(STYLE)
+    return plt.subplots(figsize=(width, height))
+
+
+def save(figure, out_dir: Path, name: str, file_format: str) -> Path:
+    """Write `<out_dir>/<name>.<format>` and free the figure."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{name}.{file_format}"
+    figure.tight_layout()
+    figure.savefig(path, format=file_format, dpi=DPI)
+    plt.close(figure)
+    return path
