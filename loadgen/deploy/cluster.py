@@ -76,7 +76,8 @@ def api_errors(api: client.ApiClient, what: str):
         message = server_message(e)
         if e.status == 403:
             raise InputError(f"forbidden while {what}: {message}") from None
-        if e.status == 422:
+        if e.status == 422 or (e.status == 500 and "failed to create typed patch object" in message):
+            # 422: validation; 500 typed-patch: server-side apply of a field of the wrong type
             raise InputError(f"invalid manifest while {what}: {message}") from None
         if e.status == 401:
             raise InputError(f"unauthorized while {what} (check the kubeconfig credentials): {message}") from None

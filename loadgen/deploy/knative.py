@@ -23,6 +23,7 @@ from loadgen.deploy.cluster import FUNCTION, MANAGED_BY, MANAGER, PROXY, RUN_ID,
 from loadgen.deploy.manifests import ApplyFile, Command
 from loadgen.deploy.services import Outcome
 from loadgen.errors import InputError
+from loadgen.profiles import DeployCommands
 
 DRY_RUN = "dry-run"
 
@@ -64,7 +65,7 @@ class Plan:
     files: dict[Path, list[dict]]  # rendered objects of every ApplyFile
 
 
-def _steps(commands: list[str], yaml_dir: Path, where: str, allow: bool, into: list) -> None:
+def _steps(commands: tuple[str, ...], yaml_dir: Path, where: str, allow: bool, into: list) -> None:
     for text in commands:
         step = manifests.parse_command(text, yaml_dir, where)
         if isinstance(step, Command) and not allow:
@@ -78,14 +79,14 @@ def _steps(commands: list[str], yaml_dir: Path, where: str, allow: bool, into: l
 def plan(
     targets: list[Target],
     proxy_yaml: dict[str, str],
-    commands: dict[str, tuple[list[str], list[str]]],
+    commands: dict[str, DeployCommands],
     options: KnativeOptions,
     config_path: str = "config.json",
 ) -> Plan:
     """Render every Service and dependency for `targets`; no cluster is touched.
 
-    `proxy_yaml` maps a proxy to its manifest path (profile.json `yaml`); `commands` maps a
-    manifest path (config.json `yaml-location`) to its (pre, post) deployment commands.
+    `proxy_yaml` maps a proxy to its manifest path (profile.json `yaml`); `commands` is
+    `loadgen.profiles.read_config()`: deployment commands by `yaml-location`.
     """
     yaml_dir = Path(options.yaml_dir)
     loaded: dict[str, dict] = {}
@@ -98,10 +99,10 @@ def plan(
             loaded[location] = manifests.load_service(
                 manifests.resolve(yaml_dir, location, f"profile {target.proxy}: yaml")
             )
-            before, after = commands.get(location, ([], []))
+            recipe = commands.get(location, DeployCommands())
             where = f"{config_path}: entry {location}"
-            _steps(before, yaml_dir, f"{where}: predeployment-commands", options.allow_commands, pre)
-            _steps(after, yaml_dir, f"{where}: postdeployment-commands", options.allow_commands, post)
+            _steps(recipe.pre, yaml_dir, f"{where}: predeployment-commands", options.allow_commands, pre)
+            _steps(recipe.post, yaml_dir, f"{where}: postdeployment-commands", options.allow_commands, post)
         labels = {MANAGED_BY: MANAGER, RUN_ID: options.run_id, PROXY: target.proxy}
         if target.function:
             labels[FUNCTION] = target.function
@@ -155,7 +156,7 @@ def _run_steps(api, steps: list[ApplyFile | Command], plan_: Plan, options: Knat
 def deploy_knative(
     targets: list[Target],
     proxy_yaml: dict[str, str],
-    commands: dict[str, tuple[list[str], list[str]]],
+    commands: dict[str, DeployCommands],
     options: KnativeOptions,
     advance=None,
     config_path: str = "config.json",

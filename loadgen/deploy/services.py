@@ -6,6 +6,7 @@ its `Ready` condition is `True` (ready: the endpoint is the host of `status.url`
 passes is `timeout`.  One watch on the namespace, selected by run id, serves every Service.
 """
 
+import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -146,13 +147,15 @@ def wait_ready(
                     for event in stream.stream(
                         custom.list_namespaced_custom_object, KNATIVE_GROUP, KNATIVE_VERSION, namespace,
                         KNATIVE_PLURAL, label_selector=selector, resource_version=version,
-                        timeout_seconds=max(1, int(remaining)), _request_timeout=remaining + 5,
+                        timeout_seconds=max(1, math.ceil(remaining)), _request_timeout=remaining + 10,
                     ):
+                        if time.monotonic() >= deadline:
+                            break
                         if event["type"] == "ERROR":
                             raise ApiException(status=event["raw_object"].get("code", 500))
                         version = event["object"]["metadata"]["resourceVersion"]
                         observe(event["object"])
-                        if len(outcomes) == len(names) or time.monotonic() >= deadline:
+                        if len(outcomes) == len(names):
                             break
                 except ApiException as e:
                     if e.status != 410:  # 410 Gone: the version expired, list again

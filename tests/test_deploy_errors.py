@@ -1,0 +1,62 @@
+"""One-line errors of `--deploy knative` for clusters that cannot take the deployment.
+
+Not tested: 403 Forbidden (localkube has no RBAC, every request is admin); `api_errors`
+turns it into `forbidden while <what>: <server message>` like the cases below.
+"""
+
+import socket
+
+import pytest
+import yaml
+from kubernetes import client
+
+from loadgen import shipped
+from loadgen.deploy.knative import KnativeOptions, Target, deploy_knative
+from loadgen.errors import InputError
+from loadgen.profiles import read_config, read_profiles
+
+TARGETS = [Target("auth-go-aaaaaaaaaa", "auth-go", "a")]
+
+
+@pytest.fixture(scope="module")
+def recipes():
+    return read_profiles(shipped.default_profile())["yaml"].to_dict(), read_config(shipped.default_config())
+
+
+def test_knative_not_installed(kubeconfig, namespace, recipes):
+    """Runs before any test that installs the session-wide CRD (this file sorts first)."""
+    crds = client.ApiextensionsV1Api().list_custom_resource_definition().items
+    if any(c.metadata.name == "services.serving.knative.dev" for c in crds):
+        pytest.skip("the Knative CRD was already installed by an earlier test in this session")
+    with pytest.raises(InputError, match=r"^Knative Serving is not installed on this cluster: .*serving.knative.dev/v1"):
+        deploy_knative(TARGETS, *recipes, KnativeOptions(kubeconfig=kubeconfig, namespace=namespace))
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_no_reachable_api_server(tmp_path, kubeconfig, recipes):
+    document = yaml.safe_load(open(kubeconfig))
+    document["clusters"][0]["cluster"]["server"] = f"https://127.0.0.1:{closed_port()}"
+    dead = tmp_path / "kubeconfig"
+    dead.write_text(yaml.safe_dump(document))
+    with pytest.raises(InputError, match=r"^cannot reach the Kubernetes API server at https://127.0.0.1:\d+ while listing"):
+        deploy_knative(TARGETS, *recipes, KnativeOptions(kubeconfig=str(dead)))
+
+
+def test_missing_kubeconfig_file(tmp_path, recipes):
+    with pytest.raises(InputError, match=r"^kubeconfig .*no-such-file"):
+        deploy_knative(TARGETS, *recipes, KnativeOptions(kubeconfig=str(tmp_path / "no-such-file")))
+
+
+def test_unknown_context(kubeconfig, recipes):
+    with pytest.raises(InputError, match=r"^kubeconfig .*nowhere"):
+        deploy_knative(TARGETS, *recipes, KnativeOptions(kubeconfig=kubeconfig, context="nowhere"))
+
+
+def test_manifest_missing_from_yaml_dir_fails_before_touching_the_cluster(tmp_path, recipes):
+    with pytest.raises(InputError, match=r"^profile auth-go: yaml: manifest ./yamls/auth/kn-auth-go.yaml not found under --yaml-dir"):
+        deploy_knative(TARGETS, *recipes, KnativeOptions(kubeconfig=str(tmp_path / "unused"), yaml_dir=tmp_path))
