@@ -1,0 +1,202 @@
+"""`loadgen report`: merging worker results, summary.json, figures, bad input."""
+
+import csv
+import json
+import uuid
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from invoker.results import COLUMNS
+from loadgen.cli import app
+from loadgen.mapping import COLUMNS as MAPPING_COLUMNS, write_mapping
+from loadgen.report import build_summary, merge_results
+from loadgen.resultsfile import ResultsChunks
+
+UNIT_US = 1_000_000  # second granularity keeps the scheduled times small
+ENDPOINTS = [f"fn{i}-0123456789.default.127.0.0.1.sslip.io" for i in range(6)]
+FIGURES = ("latency-cdf", "send-lag-cdf", "latency-per-unit", "calls-per-unit", "worst-functions-p99")
+MAGIC = {"png": b"\x89PNG\r\n\x1a\n", "pdf": b"%PDF-", "svg": b"<?xml"}
+
+
+def results_rows(n: int, units: int = 6, warmup: int = 2, seed: int = 0) -> list[tuple]:
+    """Rows as `invoker replay` writes them, in completion order."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        unit = int(rng.integers(0, units))
+        scheduled = unit * UNIT_US + int(rng.integers(0, UNIT_US))
+        lag = int(rng.exponential(200))
+        endpoint = ENDPOINTS[i % len(ENDPOINTS)]
+        latency = int(rng.lognormal(7 + ENDPOINTS.index(endpoint) / 2, 0.5))
+        status = "OK" if rng.random() > 0.05 else "UNAVAILABLE"
+        error = "" if status == "OK" else 'connect failed: "refused",\nretry later'
+        rows.append((
+            unit, "warmup" if unit < warmup else "measure", endpoint, str(uuid.UUID(int=int(rng.integers(2**62)))),
+            scheduled, scheduled + lag, lag, latency, latency + lag, status, error, latency // 2 if status == "OK" else "",
+        ))
+    rows.sort(key=lambda row: row[5] + row[7])
+    return rows
+
+
+def write_results(path, rows) -> str:
+    with open(path, "w", newline="") as file:
+        writer = csv.writer(file, lineterminator="\n")
+        writer.writerow(COLUMNS)
+        writer.writerows(rows)
+    return str(path)
+
+
+def run(*args):
+    return CliRunner().invoke(app, ["report", *map(str, args)])
+
+
+def test_merged_shards_report_exactly_what_the_whole_file_reports(tmp_path):
+    rows = results_rows(3000)
+    whole = write_results(tmp_path / "whole.csv", rows)
+    shards = [write_results(tmp_path / f"shard{k}.csv", [r for r in rows if ENDPOINTS.index(r[2]) % 3 == k])
+              for k in range(3)]
+    one = build_summary(merge_results([whole]), inputs={})
+    split = build_summary(merge_results(shards), inputs={})
+    assert split["measured"] == one["measured"]
+    assert split["units"] == one["units"]
+    assert split["functions"] == one["functions"]
+    assert split["warnings"] == [] and one["warnings"] == []
+    measured = [r for r in rows if r[1] == "measure"]
+    assert one["measured"]["calls"] == len(measured)
+    assert one["measured"]["warmup_calls"] == len(rows) - len(measured)
+    assert one["measured"]["failures"] == {"UNAVAILABLE": sum(r[9] != "OK" for r in measured)}
+    nearest_rank = sorted(r[8] for r in measured)[int(0.99 * len(measured) + 0.5) - 1]
+    assert nearest_rank <= one["measured"]["latency_from_schedule_us"]["p99"] <= nearest_rank * 1.001
+    assert one["inputs"]["granularity"] == "second" and one["inputs"]["warmup_units"] == 2
+    assert one["measured"]["measured_seconds"] == 4.0
+    assert [u["issued"] for u in one["units"]] == [sum(r[0] == u for r in rows) for u in range(6)]
+
+
+def test_small_blocks_read_the_same_rows_as_one_block(tmp_path):
+    path = write_results(tmp_path / "r.csv", results_rows(500))
+    whole = pd.concat(list(ResultsChunks(path)))
+    small = pd.concat(list(ResultsChunks(path, block_bytes=2000)))
+    pd.testing.assert_frame_equal(whole.reset_index(drop=True), small.reset_index(drop=True))
+    assert len(whole) == 500
+    assert whole["error"].str.contains("\n").any()
+
+
+def test_overlapping_shards_count_each_call_once_and_warn(tmp_path):
+    rows = results_rows(1000)
+    a = write_results(tmp_path / "a.csv", rows[:700])
+    b = write_results(tmp_path / "b.csv", rows[500:])
+    summary = build_summary(merge_results([a, b]), inputs={})
+    alone = build_summary(merge_results([write_results(tmp_path / "all.csv", rows)]), inputs={})
+    assert summary["measured"] == alone["measured"]
+    assert summary["files"][1]["duplicate_rows"] == 200
+    assert any("b.csv: 200 row(s) repeat invocation ids" in w for w in summary["warnings"])
+
+
+def test_a_worker_that_stopped_early_is_reported(tmp_path):
+    rows = results_rows(1000)
+    a = write_results(tmp_path / "a.csv", [r for r in rows if r[2] == ENDPOINTS[0]])
+    b = write_results(tmp_path / "b.csv", [r for r in rows if r[2] != ENDPOINTS[0] and r[0] < 3])
+    summary = build_summary(merge_results([a, b]), inputs={})
+    assert any("b.csv: no rows for unit(s) 3–5" in w for w in summary["warnings"])
+
+
+def test_cli_writes_summary_and_figures_with_load_and_mapping(tmp_path):
+    rows = results_rows(2000)
+    results = write_results(tmp_path / "latency.csv", rows)
+    scheduled = [sum(r[0] == u for r in rows) + 10 for u in range(6)]
+    load = tmp_path / "load.json"
+    load.write_text(json.dumps([{"timestamp": list(range(n)), "endpoint": [ENDPOINTS[0]] * n} for n in scheduled]))
+    mapping = tmp_path / "mapping.csv"
+    write_mapping(pd.DataFrame([
+        {"HashOwner": "o", "HashApp": "a", "HashFunction": f"f{i}", "Trigger": "http", "trace_memory_mb": 100,
+         "trace_duration_ms": 10, "proxy": f"proxy-{i}", "proxy_memory_mib": 90, "proxy_duration_ms": 2.5,
+         "distance": 0.1, "service": endpoint.split(".")[0], "endpoint": endpoint, "status": "ready"}
+        for i, endpoint in enumerate(ENDPOINTS)
+    ], columns=MAPPING_COLUMNS), mapping)
+    out = tmp_path / "out"
+    result = run(results, "--load", load, "--mapping", mapping, "--output-dir", out)
+    assert result.exit_code == 0, result.output
+    assert "p99.99" in result.output and "slowdown" in result.output and "issued / scheduled" in result.output
+    summary = json.loads((out / "summary.json").read_text())
+    measured = summary["measured"]
+    assert measured["scheduled_calls"] == sum(scheduled[2:])
+    assert measured["calls"] == sum(scheduled[2:]) - 40
+    assert measured["scheduled_rps"] == sum(scheduled[2:]) / 4
+    assert [u["scheduled"] for u in summary["units"]] == scheduled
+    worst = summary["functions"][0]
+    assert worst["proxy"] == "proxy-5" and worst["profiled_duration_us"] == 2500
+    assert worst["slowdown_p99"] == worst["latency_from_schedule_us"]["p99"] / 2500
+    for name in FIGURES:
+        assert (out / f"{name}.png").read_bytes().startswith(MAGIC["png"])
+
+
+@pytest.mark.parametrize("file_format", ["svg", "pdf"])
+def test_figure_formats(tmp_path, file_format):
+    results = write_results(tmp_path / "latency.csv", results_rows(300))
+    result = run(results, "--output-dir", tmp_path, "--format", file_format)
+    assert result.exit_code == 0, result.output
+    for name in FIGURES:
+        assert (tmp_path / f"{name}.{file_format}").read_bytes().startswith(MAGIC[file_format])
+
+
+def test_partial_last_line_is_tolerated_and_reported(tmp_path):
+    rows = results_rows(400)
+    path = tmp_path / "latency.csv"
+    write_results(path, rows)
+    text = path.read_bytes()
+    path.write_bytes(text + b"3,measure,fn1-0123456789.default.127.0.0.1.sslip.io,abc,30")
+    out = tmp_path / "out"
+    result = run(path, "--output-dir", out)
+    assert result.exit_code == 0, result.output
+    lines = text.count(b"\n")
+    assert f"line {lines + 1} is an unterminated last line" in result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["files"][0]["partial_last_line"] == lines + 1
+    assert summary["files"][0]["rows"] == 400
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda line: line.replace(b",measure,", b",measured,", 1), "column 'phase': 'measured', expected warmup or measure"),
+        (lambda line: line.replace(b",OK,", b",OK,,", 1), "13 fields, expected 12 like the header"),
+        (lambda line: line.split(b",", 1)[1], "11 fields, expected 12 like the header"),
+    ],
+)
+def test_a_bad_row_in_the_middle_names_file_and_line(tmp_path, damage, message):
+    path = tmp_path / "latency.csv"
+    rows = [r for r in results_rows(200) if r[9] == "OK" and r[1] == "measure"]
+    write_results(path, rows)
+    lines = path.read_bytes().split(b"\n")
+    lines[50] = damage(lines[50])
+    path.write_bytes(b"\n".join(lines))
+    result = run(path, "--output-dir", tmp_path)
+    assert result.exit_code == 2
+    assert f"{path}: line 51: {message}" in result.output or f"{path}: line 51, {message}" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_non_integer_time_names_the_line_after_multiline_errors(tmp_path):
+    rows = results_rows(300)
+    path = tmp_path / "latency.csv"
+    bad = 150
+    rows[bad] = rows[bad][:7] + ("12.5ms",) + rows[bad][8:]
+    write_results(path, rows)
+    line = 1 + bad + 1 + sum(r[10].count("\n") for r in rows[:bad])
+    result = run(path)
+    assert result.exit_code == 2
+    assert f"{path}: line {line}, column 'latency_us': '12.5ms', expected an integer (µs)" in result.output
+
+
+def test_missing_columns_and_missing_file(tmp_path):
+    path = tmp_path / "latency.csv"
+    path.write_text("unit,phase,endpoint\n1,measure,x\n")
+    result = run(path)
+    assert result.exit_code == 2
+    assert f"{path}: line 1: missing column(s) invocation_id, scheduled_us" in result.output
+    result = run(tmp_path / "nothing.csv")
+    assert result.exit_code == 2
+    assert "nothing.csv: file not found" in result.output
