@@ -236,19 +236,18 @@ def serve(
 ) -> None:
     """Serve until SIGINT or SIGTERM, from `processes` processes sharing one port (SO_REUSEPORT).
 
-    `options` are those of `start`. Once every process listens, `announce` gets one line
-    ending in `HOST:PORT` and `port_file` (if given) receives the port number.
+    `options` are those of `start`. Once every process listens, `port_file` (if given) receives
+    the port number, then `announce` gets one line ending in `HOST:PORT`.
     """
-    stopping = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopping.set())
     emulator = start(functions, reuse_port=processes > 1, **options)
     workers = _start_workers(functions, processes - 1, emulator, options)
+    stopping = threading.Event()
+    previous = {signum: signal.signal(signum, lambda *_: stopping.set()) for signum in (signal.SIGINT, signal.SIGTERM)}
     what = f"{len(functions)} functions" if functions is not None else "a sink for every endpoint"
     spread = f" from {processes} processes" if processes > 1 else ""
-    announce(f"serving {what}{spread} on {emulator.host}:{emulator.port}")
     if port_file is not None:
         _write_atomically(Path(port_file), f"{emulator.port}\n")
+    announce(f"serving {what}{spread} on {emulator.host}:{emulator.port}")
     try:
         while not stopping.wait(0.5):
             dead = [worker for worker in workers if not worker.is_alive()]
@@ -262,6 +261,8 @@ def serve(
             worker.join(STOP_GRACE_S + 2)
             if worker.is_alive():
                 worker.kill()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _start_workers(functions, count: int, emulator: Emulator, options: dict) -> list:
