@@ -24,14 +24,13 @@ STYLE = {
 def new_figure(width: float = 7.0, height: float = 4.5):
     """A figure and its axes in the toolkit's style."""
     plt.rcParams.update(STYLE)
-    return plt.subplots(figsize=(width, height))
+    return plt.subplots(figsize=(width, height), layout="constrained")
 
 
 def save(figure, out_dir: Path, name: str, file_format: str) -> Path:
     """Write `<out_dir>/<name>.<format>` and free the figure."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{name}.{file_format}"
-    figure.tight_layout()
     figure.savefig(path, format=file_format, dpi=DPI)
     plt.close(figure)
     return path

@@ -1,6 +1,32 @@
-"""loadgen plot (placeholder: owned by the helper building it)."""
+"""`loadgen plot`: a thin layer over `loadgen.plot`."""
+
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+from loadgen import plot as library
+from loadgen import shipped
+from loadgen.figures import FORMATS
+from loadgen.mapping import PERCENTILES, build_mapping, read_mapping
+from loadgen.profiles import read_profiles
+from loadgen.trace import read_trace
+
+FileFormat = Enum("FileFormat", {name: name for name in FORMATS}, type=str)
+Percentile = Enum("Percentile", {f"p{p}": str(p) for p in PERCENTILES}, type=str)
 
 
-def plot() -> None:
-    """Plot trace and proxy histograms."""
-    raise NotImplementedError
+def plot(
+    trace: Path = typer.Option(shipped.trace_dir(), help="Trace folder (invocations, durations, memory CSVs)."),
+    profile: Path = typer.Option(shipped.default_profile(), help="Proxy profiles (vSwarm profile.json)."),
+    mapping: Path = typer.Option(None, help="mapping.csv to plot [default: map now, closest proxy at --percentile]."),
+    percentile: Percentile = typer.Option("75", help="Memory/duration/CPU percentile to show (use the mapping's)."),
+    output_dir: Path = typer.Option(Path("plots"), help="Where the figures go."),
+    file_format: FileFormat = typer.Option("png", "--format", help="Figure file format."),
+) -> None:
+    """Plot the trace and proxy profiles (log-decade histograms, scatter) and the mapping's quality."""
+    functions = read_trace(trace)
+    profiles = read_profiles(profile)
+    chosen = read_mapping(mapping) if mapping else build_mapping(functions, profiles, int(percentile.value))
+    written = library.plot_all(functions, profiles, chosen, int(percentile.value), output_dir, file_format.value)
+    typer.echo(f"wrote {len(written)} figures to {output_dir}: {', '.join(path.name for path in written)}")
