@@ -160,15 +160,19 @@ class Greeter:
 
 
 def _target(context: grpc.ServicerContext) -> str:
-    """The endpoint a call is for: the header if sent, else `:authority` without its port."""
+    """The endpoint a call is for: the header if sent, else `:authority`; lower case, no port."""
     for key, value in context.invocation_metadata():
         if key == protocol.ENDPOINT_HEADER:
-            return value.lower()
+            return _host(value)
     # grpcio hands servicers no :authority; the sync server keeps it in the call details.
-    authority = context._rpc_event.call_details.host.decode()
-    host, colon, port = authority.rpartition(":")
+    return _host(context._rpc_event.call_details.host.decode())
+
+
+def _host(address: str) -> str:
+    """`address` without a trailing `:port` and IPv6 brackets, in lower case."""
+    host, colon, port = address.rpartition(":")
     if not colon or not port.isdigit() or host.endswith(":"):
-        host = authority
+        host = address
     return host.strip("[]").lower()
 
 

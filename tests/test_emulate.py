@@ -103,6 +103,7 @@ def test_dispatches_on_the_endpoint_header(server):
     assert call(server.port, FAST).startswith("fast (pid ")
     assert call(server.port, STEADY).startswith("steady (pid ")
     assert call(server.port, STEADY.upper()).startswith("steady (pid ")
+    assert call(server.port, f"{STEADY}:80").startswith("steady (pid ")
 
 
 def test_dispatches_on_the_authority_without_its_port_when_no_header(server):
@@ -160,10 +161,14 @@ def test_draws_are_the_piecewise_linear_inverse_cdf_through_the_percentiles():
     assert emulate.ServiceTime([50], [3.0]).draw_us(0.9) == 3000
 
 
-def test_a_call_past_its_deadline_ends_at_the_deadline(server):
-    ((outcome, seconds),) = calls(server.port, SLOW, 1, timeout=0.3)
-    assert isinstance(outcome, grpc.RpcError) and outcome.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-    assert seconds < 1.5
+def test_a_call_past_its_deadline_ends_at_the_deadline_and_frees_its_thread(functions):
+    with emulate.start(functions, concurrency=2) as running:
+        for outcome, seconds in calls(running.port, SLOW, 2, timeout=0.3):
+            assert isinstance(outcome, grpc.RpcError) and outcome.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+            assert seconds < 1.5
+        started = time.perf_counter()
+        assert call(running.port, FAST).startswith("fast (pid ")
+        assert time.perf_counter() - started < 1.0, "both pool threads still wait for the 5-s calls"
 
 
 def test_faults_fail_whole_endpoints_or_a_seeded_share_of_calls(functions):
