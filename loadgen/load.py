@@ -63,22 +63,20 @@ def positions(counts: np.ndarray, iat: str, rng: np.random.Generator) -> tuple[n
     n = counts[active].astype(np.int64)
     total = int(n.sum())
     functions = np.repeat(active, n)
+    if iat == "exponential":
+        return rng.random(total), functions
     first = np.cumsum(n) - n
     rank = np.arange(total) - np.repeat(first, n)
-    if iat == "exponential":
-        x = rng.random(total)
-    elif iat == "uniform":
+    if iat == "uniform":
         gaps = rng.random(total + active.size)
         ends = np.cumsum(gaps)
         segment = first + np.arange(active.size)
         base = np.concatenate(([0.0], ends))[segment]
         length = ends[segment + n] - base
-        x = (ends[np.repeat(segment, n) + rank] - np.repeat(base, n)) / np.repeat(length, n)
-    elif iat == "equidistant":
-        x = rank / np.repeat(n, n)
-    else:
-        raise InputError(f"--iat {iat!r}: expected one of {', '.join(IAT_MODES)}")
-    return x, functions
+        return (ends[np.repeat(segment, n) + rank] - np.repeat(base, n)) / np.repeat(length, n), functions
+    if iat == "equidistant":
+        return rank / np.repeat(n, n), functions
+    raise InputError(f"--iat {iat!r}: expected one of {', '.join(IAT_MODES)}")
 
 
 def unit_calls(
@@ -89,10 +87,10 @@ def unit_calls(
     if phase is not None:
         x = (x + phase[functions]) % 1.0
     offsets = np.minimum((x * unit_us).astype(np.int64), unit_us - 1)
-    width = max(len(counts), 1)
-    keys = offsets * width + functions
+    bits = max(len(counts) - 1, 1).bit_length()
+    keys = (offsets << bits) | functions
     keys.sort()
-    return keys // width, keys % width
+    return keys >> bits, keys & ((1 << bits) - 1)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linear_sum_assignment
 
 from loadgen import naming
 from loadgen.csvfile import line_of, number_column, read_csv, require_columns, text_column
@@ -85,6 +84,8 @@ def unique(cost: np.ndarray) -> np.ndarray:
             f"--unique: {n} functions x {m} proxies x {per_proxy} slots is too large an assignment "
             f"(limit {MAX_UNIQUE_CELLS} cells); use --no-unique"
         )
+    from scipy.optimize import linear_sum_assignment  # imported here: scipy.optimize takes ~0.5 s to import
+
     replicated = np.tile(cost[:, usable], (1, per_proxy))
     rows, columns = linear_sum_assignment(replicated)
     chosen = np.empty(n, dtype=np.int64)

@@ -8,7 +8,8 @@ import typer
 
 from loadgen import naming, shipped
 from loadgen.generate import generate as run_generate
-from loadgen.generate import placeholder_deploy
+from loadgen.cli.deploy import report_deploy
+from loadgen.deploy.step import choose_deploy
 from loadgen.load import DEFAULT_SEED
 from loadgen.profiles import read_config
 from loadgen.progress import progress
@@ -32,6 +33,8 @@ class Percentile(str, Enum):
 
 class DeployTarget(str, Enum):
     none = "none"
+    local = "local"
+    knative = "knative"
 
 
 def generate(
@@ -51,20 +54,40 @@ def generate(
     percentile: Annotated[Percentile, typer.Option(help="Memory/duration percentile to match.")] = Percentile.p75,
     max_distance: Annotated[float, typer.Option(min=0, help="Report functions mapped farther than this.")] = 1.0,
     strict: Annotated[bool, typer.Option(help="Fail on functions missing from durations or memory.")] = False,
-    deploy: Annotated[DeployTarget, typer.Option(help="Where the proxies run (none: placeholder endpoints).")] = DeployTarget.none,
+    deploy: Annotated[DeployTarget, typer.Option(help="Where the proxies run (none: placeholder endpoints; local: the emulator; knative: a cluster).")] = DeployTarget.none,
     namespace: Annotated[str, typer.Option(help="Namespace of the services.")] = naming.DEFAULT_NAMESPACE,
     domain: Annotated[str, typer.Option(help="Domain of the endpoints.")] = naming.DEFAULT_DOMAIN,
+    kubeconfig: Annotated[str, typer.Option(help="knative: kubeconfig [default: $KUBECONFIG, ~/.kube/config, in-cluster].")] = None,
+    context: Annotated[str, typer.Option(help="knative: kubeconfig context [default: current].")] = None,
+    yaml_dir: Annotated[Path, typer.Option(help="knative: folder the profile's yaml paths are relative to [default: shipped].")] = None,
+    share_proxies: Annotated[bool, typer.Option(help="knative: one Service per proxy instead of per trace function.")] = False,
+    min_scale: Annotated[int, typer.Option(min=0, help="knative: autoscaling.knative.dev/min-scale.")] = None,
+    max_scale: Annotated[int, typer.Option(min=0, help="knative: autoscaling.knative.dev/max-scale.")] = None,
+    ready_timeout: Annotated[float, typer.Option(min=0, help="knative: seconds to wait for all Services [default: 600].")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="knative: Services applied at once [default: 8].")] = None,
+    allow_commands: Annotated[bool, typer.Option(help="knative: run config.json commands other than `kubectl apply -f`.")] = False,
+    dry_run: Annotated[Path, typer.Option(help="knative: write the rendered manifests to this folder, touch no cluster.")] = None,
+    run_id: Annotated[str, typer.Option(help="knative: run id label [default: UTC date-time].")] = None,
 ) -> None:
     """Map trace functions to proxies and write mapping.csv and load.json."""
+    from loadgen.generate import generate as run_generate  # pandas: imported only when the command runs
+    from loadgen.generate import placeholder_deploy
+    from loadgen.profiles import read_config
+
     read_config(config)
     with progress() as bar:
+        step = choose_deploy(
+            deploy.value, profile, config, namespace, domain, share_proxies, bar, kubeconfig=kubeconfig,
+            context=context, yaml_dir=yaml_dir, min_scale=min_scale, max_scale=max_scale, ready_timeout=ready_timeout,
+            concurrency=concurrency, allow_commands=allow_commands, dry_run=dry_run, run_id=run_id,
+        )
         task = bar.add_task("load.json", total=warmup + duration)
         result = run_generate(
             trace,
             profile,
             output,
             mapping_out,
-            deploy=placeholder_deploy(namespace, domain),
+            deploy=step,
             granularity=granularity.value,
             start=start,
             warmup=warmup,
@@ -91,3 +114,4 @@ def generate(
         f"{warmup} warm-up), {result.load.invocations} invocations, busiest {unit} {result.load.busiest_unit}; "
         f"iat {iat.value}, {'shift' if shift else 'no shift'}, seed {seed}"
     )
+    report_deploy(step, deploy.value, mapping_out, output)
