@@ -70,9 +70,6 @@ def generate(
     run_id: Annotated[str, typer.Option(help="knative: run id label [default: UTC date-time].")] = None,
 ) -> None:
     """Map trace functions to proxies and write mapping.csv and load.json."""
-    from loadgen.generate import generate as run_generate  # pandas: imported only when the command runs
-    from loadgen.generate import placeholder_deploy
-    from loadgen.profiles import read_config
 
     read_config(config)
     with progress() as bar:
