@@ -19,17 +19,17 @@ from array import array
 from collections import Counter
 
 import numpy as np
+import pandas as pd
 from hdrh.histogram import HdrHistogram
 from rich.console import Console
 from rich.table import Table
 
-from invoker.results import PHASE_MEASURE
+from invoker.results import PHASE_MEASURE, STATUS_OK
 
 HIGHEST_TRACKABLE_US = 24 * 3600 * 1_000_000
 SUMMARY_SIGNIFICANT_FIGURES = 3
 BREAKDOWN_SIGNIFICANT_FIGURES = 2
 FLUSH_EVERY = 4096
-STATUS_OK = "OK"
 
 # Percentile labels of every distribution in a summary, in print order ("max" is exact).
 PERCENTILES = {"p50": 50.0, "p90": 90.0, "p99": 99.0, "p99.9": 99.9, "p99.99": 99.99}
@@ -205,9 +205,8 @@ class ResultStats:
 
 
 def _value_counts(values) -> dict:
-    """{value: count} of an array or Series of strings."""
-    keys, counts = np.unique(np.asarray(values, dtype=str), return_counts=True)
-    return {str(key): int(count) for key, count in zip(keys, counts)}
+    """{value: count} of an array of strings."""
+    return {str(key): int(count) for key, count in pd.Series(values, dtype=object).value_counts().items()}
 
 
 class Breakdown:
@@ -221,13 +220,13 @@ class Breakdown:
 
     def add_columns(self, keys, statuses, latency_us, latency_from_schedule_us) -> None:
         """Rows as parallel arrays; `keys` say which group each row belongs to."""
-        keys = np.asarray(keys)
+        codes, unique = pd.factorize(np.asarray(keys))
         failed = np.asarray(statuses, dtype=object) != STATUS_OK
         latency_us = np.asarray(latency_us, dtype=np.int64)
         latency_from_schedule_us = np.asarray(latency_from_schedule_us, dtype=np.int64)
-        order = np.argsort(keys, kind="stable")
-        unique, starts = np.unique(keys[order], return_index=True)
-        for key, rows in zip(unique.tolist(), np.split(order, starts[1:])):
+        order = np.argsort(codes, kind="stable")
+        ends = np.cumsum(np.bincount(codes, minlength=len(unique)))
+        for key, rows in zip(unique.tolist(), np.split(order, ends[:-1])):
             histograms = self._histograms(key)
             record_values(histograms["latency_us"], latency_us[rows])
             record_values(histograms["latency_from_schedule_us"], latency_from_schedule_us[rows])

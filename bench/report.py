@@ -1,0 +1,105 @@
+"""Benchmark `loadgen report` on large results files, and `ResultStats.add` per row.
+
+Writes N synthetic results rows (default 4 million, 250 endpoints, 22 minute units, 2 % failures
+with quoted multi-line error details) split over two worker files, runs `loadgen report` on
+them in a child process, and prints the wall time, rows/s and the child's peak memory (max
+RSS from wait4). Memory should stay flat as N grows, apart from the 8 bytes per row of the
+de-duplication set. Then times `ResultStats.add` on row dicts, the invoker's per-call path.
+
+    .venv/bin/python bench/report.py [--rows 4000000] [--keep DIR]
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from invoker.results import COLUMNS
+from invoker.stats import ResultStats
+
+UNIT_US = 60_000_000
+UNITS = 22
+ENDPOINTS = 250
+
+
+def write_results(path: Path, rows: int, seed: int, id_offset: int) -> None:
+    rng = np.random.default_rng(seed)
+    chunk = 500_000
+    for start in range(0, rows, chunk):
+        n = min(chunk, rows - start)
+        unit = rng.integers(0, UNITS, n)
+        scheduled = unit * UNIT_US + rng.integers(0, UNIT_US, n)
+        lag = rng.exponential(500, n).astype(np.int64)
+        latency = rng.lognormal(9, 1.2, n).astype(np.int64)
+        failed = rng.random(n) < 0.02
+        ids = np.arange(id_offset + start, id_offset + start + n)
+        table = pd.DataFrame({
+            "unit": unit,
+            "phase": np.where(unit < 2, "warmup", "measure"),
+            "endpoint": pd.Categorical.from_codes(rng.integers(0, ENDPOINTS, n),
+                                                  [f"fn{i}-0123456789.default.127.0.0.1.sslip.io" for i in range(ENDPOINTS)]),
+            "invocation_id": [f"00000000-0000-4000-8000-{i:012d}" for i in ids],
+            "scheduled_us": scheduled,
+            "sent_us": scheduled + lag,
+            "lag_us": lag,
+            "latency_us": latency,
+            "latency_from_schedule_us": latency + lag,
+            "status": np.where(failed, "UNAVAILABLE", "OK"),
+            "error": np.where(failed, 'connect failed: "refused",\nretrying', ""),
+            "service_us": np.where(failed, "", (latency // 2).astype(str)),
+        }, columns=list(COLUMNS))
+        table.to_csv(path, mode="w" if start == 0 else "a", header=start == 0, index=False, lineterminator="\n")
+
+
+def run_report(files: list[Path], out: Path) -> tuple[float, int]:
+    """Wall seconds and peak RSS (bytes) of `loadgen report` in a child process."""
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        [sys.executable, "-c", "from loadgen.cli import main; main()", "report", *map(str, files), "--output-dir", str(out)],
+        stdout=subprocess.DEVNULL,
+    )
+    _, status, usage = os.wait4(child.pid, 0)
+    elapsed = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"loadgen report failed with status {status}")
+    return elapsed, usage.ru_maxrss * 1024
+
+
+def time_add(rows: int = 200_000) -> float:
+    """µs per `ResultStats.add(row dict)`."""
+    row = dict(zip(COLUMNS, (3, "measure", "e", "id", 0, 5, 5, 1000, 1005, "OK", "", 500)))
+    stats = ResultStats()
+    started = time.perf_counter()
+    for _ in range(rows):
+        stats.add(row)
+    stats.summary()
+    return (time.perf_counter() - started) / rows * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=4_000_000)
+    parser.add_argument("--keep", type=Path, help="Write the files here and keep them.")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as temporary:
+        directory = args.keep or Path(temporary)
+        directory.mkdir(parents=True, exist_ok=True)
+        files = [directory / "worker1.csv", directory / "worker2.csv"]
+        started = time.perf_counter()
+        for number, path in enumerate(files):
+            write_results(path, args.rows // 2, seed=number, id_offset=number * args.rows)
+        size = sum(path.stat().st_size for path in files)
+        print(f"wrote {args.rows:,} rows ({size / 1e6:,.0f} MB) in {time.perf_counter() - started:.1f} s")
+        elapsed, rss = run_report(files, directory / "report")
+        print(f"loadgen report: {elapsed:.1f} s, {args.rows / elapsed:,.0f} rows/s, peak RSS {rss / 2**20:,.0f} MiB")
+    print(f"ResultStats.add: {time_add():.2f} µs per row")
+
+
+if __name__ == "__main__":
+    main()
