@@ -102,7 +102,7 @@ def test_partial_failure_reports_each_failed_service_with_its_reason(kubeconfig,
 def test_services_not_ready_by_the_deadline_time_out(kubeconfig, knative_crd, namespace, recipes):
     targets = [Target("auth-nodejs-gggggggggg", "auth-nodejs", "g")]
     outcomes = deploy_knative(targets, *recipes, options(kubeconfig, namespace, ready_timeout=0.05))
-    assert outcomes["auth-nodejs-gggggggggg"].status == "timeout"
+    assert outcomes["auth-nodejs-gggggggggg"].status == "failed: timeout"
     assert "not ready after 0.05 s" in outcomes["auth-nodejs-gggggggggg"].message
 
 

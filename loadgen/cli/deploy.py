@@ -1,11 +1,12 @@
-"""`loadgen teardown`: delete what loadgen deployed, by label, and nothing else."""
+"""`loadgen teardown` (delete what loadgen deployed, by label, and nothing else), and what
+`loadgen generate` prints after its deploy step."""
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from loadgen.deploy import objects
-from loadgen.deploy.cluster import connect, managed_selector
+from loadgen.deploy.step import KnativeDeploy
 
 
 def teardown(
@@ -18,9 +19,42 @@ def teardown(
     context: Annotated[str, typer.Option(help="Kubeconfig context [default: the current one].")] = None,
 ) -> None:
     """Delete the Knative Services and dependency objects loadgen created (by label)."""
+    from loadgen.deploy import objects  # the Kubernetes client: imported only when used
+    from loadgen.deploy.cluster import connect, managed_selector
+
     with connect(kubeconfig, context) as api:
         deleted = objects.delete_managed(api, None if all_namespaces else namespace, run_id)
     for kind, ns, name in deleted:
         typer.echo(f"deleted {kind} {ns}/{name}")
     where = "all namespaces" if all_namespaces else "namespace " + ", ".join(namespace)
     typer.echo(f"deleted {len(deleted)} objects labelled {managed_selector(run_id)} in {where}")
+
+
+def report_deploy(step, target: str, mapping_out: Path, output: Path) -> None:
+    """Say what the deploy step did; exit 1 naming each failed Service if any failed."""
+    if target == "local":
+        typer.echo(
+            f"local endpoints: serve them with `invoker emulate {mapping_out} --port 50051` and replay with "
+            f"`invoker replay {output} --ingress 127.0.0.1:50051` (or run both: `loadgen run`)"
+        )
+    if not isinstance(step, KnativeDeploy):
+        return
+    options = step.options
+    if options.dry_run is not None:
+        typer.echo(f"dry run: wrote the rendered manifests to {options.dry_run}; nothing was deployed")
+        return
+    typer.echo(f"deployed to namespace {options.namespace} with run id {options.run_id} "
+               f"(remove with `loadgen teardown -n {options.namespace} --run-id {options.run_id}`)")
+    for failure in step.failures:
+        typer.echo(
+            f"failed: Service {failure.service} ({failure.functions} trace functions): {failure.status}: {failure.message}",
+            err=True,
+        )
+    if step.failures:
+        functions = sum(f.functions for f in step.failures)
+        typer.echo(
+            f"Error: {len(step.failures)} Services failed; their {functions} trace functions are in {mapping_out} "
+            f"with their status and are NOT in {output}",
+            err=True,
+        )
+        raise typer.Exit(1)

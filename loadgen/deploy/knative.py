@@ -10,6 +10,7 @@ The order is chosen so that nothing touches the cluster before every input is ch
    until settled or `ready_timeout`, then runs the post-deployment steps once.
 """
 
+import re
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from loadgen.errors import InputError
 from loadgen.profiles import DeployCommands
 
 DRY_RUN = "dry-run"
+LABEL_VALUE = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
 
 
 def new_run_id() -> str:
@@ -88,6 +90,9 @@ def plan(
     `proxy_yaml` maps a proxy to its manifest path (profile.json `yaml`); `commands` is
     `loadgen.profiles.read_config()`: deployment commands by `yaml-location`.
     """
+    if not LABEL_VALUE.fullmatch(options.run_id):
+        raise InputError(f"--run-id {options.run_id!r}: expected at most 63 letters, digits, '-', '_' or '.', "
+                         f"starting and ending with a letter or digit")
     yaml_dir = Path(options.yaml_dir)
     loaded: dict[str, dict] = {}
     rendered, pre, post = [], [], []
@@ -161,7 +166,7 @@ def deploy_knative(
     advance=None,
     config_path: str = "config.json",
 ) -> dict[str, Outcome]:
-    """Deploy `targets` and return each service's outcome (`ready`, `failed: …`, `timeout`).
+    """Deploy `targets` and return each service's outcome (`ready`, `failed: <reason>`).
 
     With `options.dry_run` the rendered objects are written there instead and every outcome
     is `dry-run`.  `advance()` is called once per applied and once per settled Service.

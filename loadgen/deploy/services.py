@@ -3,7 +3,7 @@
 A Service is settled when its `status.observedGeneration` equals `metadata.generation` and
 its `Ready` condition is `True` (ready: the endpoint is the host of `status.url`) or `False`
 (failed, with the condition's reason).  Whatever is not settled when the global deadline
-passes is `timeout`.  One watch on the namespace, selected by run id, serves every Service.
+passes is `failed: timeout`.  One watch on the namespace, selected by run id, serves every Service.
 """
 
 import math
@@ -26,12 +26,12 @@ from loadgen.deploy.cluster import (
 )
 from loadgen.errors import InputError
 
-READY, TIMEOUT = "ready", "timeout"
+READY, TIMEOUT = "ready", "failed: timeout"
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """How one Service ended: `status` is `ready`, `failed: <reason>` or `timeout`."""
+    """How one Service ended: `status` is `ready`, `failed: <reason>` or `failed: timeout`."""
 
     status: str
     endpoint: str = ""

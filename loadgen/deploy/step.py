@@ -1,0 +1,139 @@
+"""The deploy step of `loadgen generate` (`loadgen.generate.Deploy`): fill each mapping row's
+`endpoint` and `status` for the chosen target.
+
+- `knative`: `KnativeDeploy` creates one Service per trace function (or, with
+  `share_proxies`, one per proxy, named `<proxy>-<id>` with a fixed id) and writes
+  `ready` + the host of `status.url`, or `failed: <reason>` (`failed: timeout` when not
+  ready by the deadline) with an empty endpoint.  With a dry run every row is `planned`
+  with the endpoint the Service would get.  `failures` then lists what failed and why.
+- `local`: `local_deploy` gives each function the same `<service>.<namespace>.<domain>`
+  host a cluster would, status `ready`: `invoker emulate mapping.csv` serves exactly these
+  hosts, reached with `invoker replay --ingress 127.0.0.1:PORT` (the host travels as the
+  call's :authority, so nothing needs to resolve).
+
+With `share_proxies` the `service` column keeps each function's own name (it identifies the
+function); only the endpoint is the shared Service's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from loadgen import naming
+from loadgen.errors import InputError
+
+if TYPE_CHECKING:  # pandas and the Kubernetes client take a second to import: only when deploying
+    import pandas as pd
+
+    from loadgen.deploy.knative import KnativeOptions
+    from loadgen.generate import Deploy
+
+#: The "trace function" every shared Service is named after: `naming.service_name(proxy, *SHARED)`.
+SHARED = ("loadgen", "shared", "proxy")
+
+
+def local_deploy(namespace: str = naming.DEFAULT_NAMESPACE, domain: str = naming.DEFAULT_DOMAIN):
+    """Endpoints the local emulator serves: the hosts Knative would give, status `ready`."""
+
+    def deploy(mapping: pd.DataFrame) -> pd.DataFrame:
+        from loadgen.mapping import READY
+
+        return mapping.assign(
+            endpoint=[naming.placeholder_endpoint(service, namespace, domain) for service in mapping["service"]],
+            status=READY,
+        )
+
+    return deploy
+
+
+@dataclass
+class Failure:
+    service: str
+    status: str
+    message: str
+    functions: int  # trace functions served by this Service
+
+
+@dataclass
+class KnativeDeploy:
+    """`--deploy knative` as a mapping step; after the call, `failures` names every failed Service."""
+
+    profile: Path
+    config: Path
+    options: KnativeOptions
+    share_proxies: bool = False
+    domain: str = naming.DEFAULT_DOMAIN
+    bar: object = None
+    failures: list[Failure] = field(default_factory=list)
+
+    def service_of(self, row) -> str:
+        return naming.service_name(row.proxy, *SHARED) if self.share_proxies else row.service
+
+    def __call__(self, mapping: pd.DataFrame) -> pd.DataFrame:
+        import pandas as pd
+
+        from loadgen.deploy.knative import DRY_RUN, Target, deploy_knative
+        from loadgen.mapping import PLANNED, READY
+        from loadgen.profiles import read_config, read_profiles
+
+        services = [self.service_of(row) for row in mapping.itertuples()]
+        targets = {}
+        for service, row in zip(services, mapping.itertuples()):
+            function = None if self.share_proxies else naming.function_id(row.HashOwner, row.HashApp, row.HashFunction)
+            targets.setdefault(service, Target(service, row.proxy, function))
+        advance = None
+        if self.bar is not None:
+            task = self.bar.add_task("deploy", total=2 * len(targets))
+            advance = lambda: self.bar.advance(task)  # noqa: E731
+        outcomes = deploy_knative(
+            list(targets.values()),
+            read_profiles(self.profile)["yaml"].to_dict(),
+            read_config(self.config),
+            self.options,
+            advance,
+            config_path=str(self.config),
+        )
+        served = pd.Series(services).value_counts()
+        self.failures = [
+            Failure(name, o.status, o.message, int(served[name]))
+            for name, o in sorted(outcomes.items())
+            if o.status not in (READY, DRY_RUN)
+        ]
+        if self.options.dry_run is not None:
+            endpoints = [naming.placeholder_endpoint(s, self.options.namespace, self.domain) for s in services]
+            return mapping.assign(endpoint=endpoints, status=PLANNED)
+        return mapping.assign(
+            endpoint=[outcomes[s].endpoint for s in services], status=[outcomes[s].status for s in services]
+        )
+
+
+TARGETS = ("none", "local", "knative")
+
+
+def choose_deploy(
+    target: str,
+    profile: Path,
+    config: Path,
+    namespace: str = naming.DEFAULT_NAMESPACE,
+    domain: str = naming.DEFAULT_DOMAIN,
+    share_proxies: bool = False,
+    bar=None,
+    **knative,
+) -> Deploy:
+    """The deploy step for `target` (`none`, `local` or `knative`); `knative` holds the
+    `KnativeOptions` fields given (None means the default) and is refused for other targets."""
+    given = {key: value for key, value in knative.items() if value not in (None, False)}
+    if target != "knative" and (given or share_proxies):
+        options = ", ".join(f"--{key.replace('_', '-')}" for key in [*given, *(["share_proxies"] if share_proxies else [])])
+        raise InputError(f"{options}: only with --deploy knative, not --deploy {target}")
+    if target == "none":
+        from loadgen.generate import placeholder_deploy
+
+        return placeholder_deploy(namespace, domain)
+    if target == "local":
+        return local_deploy(namespace, domain)
+    from loadgen.deploy.knative import KnativeOptions
+
+    return KnativeDeploy(profile, config, KnativeOptions(namespace=namespace, **given), share_proxies, domain, bar)

@@ -1,0 +1,113 @@
+"""`loadgen generate --deploy knative|local` end to end through the CLI, on the real localkube."""
+
+import shutil
+
+import pytest
+import yaml
+from kubernetes import client
+from typer.testing import CliRunner
+
+from loadgen import shipped
+from loadgen.cli import app
+from loadgen.mapping import read_mapping
+from loadgen.profiles import read_profiles
+from tracefiles import trace_rows
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    trace_rows([[3, 4], [5, 0], [2, 2]]).write(tmp_path / "trace")
+    return tmp_path
+
+
+def generate(*args):
+    return runner.invoke(app, ["generate", "--trace", "trace", "--warmup", "0", "--duration", "2", *args])
+
+
+def load_endpoints(path="load.json"):
+    import orjson
+
+    units = orjson.loads(open(path, "rb").read())
+    return {endpoint for unit in units for endpoint in unit["endpoint"]}
+
+
+def test_knative_writes_ready_endpoints_and_reruns_in_place(workdir, kubeconfig, knative_crd, namespace):
+    args = ["--deploy", "knative", "--namespace", namespace, "--kubeconfig", kubeconfig, "--run-id", "t1"]
+    result = generate(*args)
+    assert result.exit_code == 0, result.output
+    assert f"deployed to namespace {namespace} with run id t1" in result.output
+    mapping = read_mapping(workdir / "mapping.csv")
+    assert list(mapping["status"]) == ["ready"] * 3
+    assert list(mapping["endpoint"]) == [f"{s}.{namespace}.127.0.0.1.sslip.io" for s in mapping["service"]]
+    assert load_endpoints() == set(mapping["endpoint"])
+
+    again = generate(*args[:-1], "t2")
+    assert again.exit_code == 0, again.output
+    services = client.CustomObjectsApi().list_namespaced_custom_object("serving.knative.dev", "v1", namespace, "services")
+    assert sorted(s["metadata"]["name"] for s in services["items"]) == sorted(mapping["service"])
+
+
+def test_partial_failure_exits_1_names_the_failed_function_and_keeps_it_in_mapping(workdir, kubeconfig, knative_crd, namespace):
+    assert generate("--deploy", "none").exit_code == 0
+    planned = read_mapping(workdir / "mapping.csv")
+    broken_proxy = planned["proxy"][0]
+    yaml_dir = workdir / "profiles"
+    shutil.copytree(shipped.profiles_dir(), yaml_dir)
+    path = yaml_dir / read_profiles(shipped.default_profile()).loc[broken_proxy, "yaml"]
+    manifest = yaml.safe_load(path.read_text())
+    manifest["metadata"]["annotations"] = {"localkube.test/fail-ready": "RevisionFailed"}
+    path.write_text(yaml.safe_dump(manifest))
+
+    result = generate("--deploy", "knative", "--namespace", namespace, "--kubeconfig", kubeconfig, "--yaml-dir", str(yaml_dir))
+
+    assert result.exit_code == 1
+    failed = planned["service"][planned["proxy"] == broken_proxy].tolist()
+    assert f"failed: Service {failed[0]} (1 trace functions): failed: RevisionFailed" in result.output
+    assert f"Error: {len(failed)} Services failed" in result.output and "are NOT in load.json" in result.output
+    mapping = read_mapping(workdir / "mapping.csv")
+    assert len(mapping) == 3
+    broken = mapping["proxy"] == broken_proxy
+    assert set(mapping["status"][broken]) == {"failed: RevisionFailed"} and set(mapping["endpoint"][broken]) == {""}
+    assert set(mapping["status"][~broken]) == {"ready"}
+    assert load_endpoints() == set(mapping["endpoint"][~broken])
+
+
+def test_share_proxies_deploys_one_service_per_proxy(workdir, kubeconfig, knative_crd, namespace):
+    result = generate("--deploy", "knative", "--share-proxies", "--namespace", namespace, "--kubeconfig", kubeconfig)
+    assert result.exit_code == 0, result.output
+    mapping = read_mapping(workdir / "mapping.csv")
+    services = client.CustomObjectsApi().list_namespaced_custom_object("serving.knative.dev", "v1", namespace, "services")
+    assert len(services["items"]) == mapping["proxy"].nunique()
+    assert mapping.groupby("proxy")["endpoint"].nunique().eq(1).all()
+
+
+def test_dry_run_writes_manifests_and_plans_endpoints(workdir, tmp_path):
+    result = generate("--deploy", "knative", "--dry-run", "rendered", "--kubeconfig", str(tmp_path / "none"))
+    assert result.exit_code == 0, result.output
+    assert "dry run: wrote the rendered manifests to rendered; nothing was deployed" in result.output
+    mapping = read_mapping(workdir / "mapping.csv")
+    assert set(mapping["status"]) == {"planned"}
+    assert sorted(p.stem for p in (workdir / "rendered").glob("*.yaml") if p.stem != "dependencies") == sorted(mapping["service"])
+
+
+def test_local_gives_the_emulator_hosts_and_says_how_to_replay(workdir):
+    result = generate("--deploy", "local")
+    assert result.exit_code == 0, result.output
+    mapping = read_mapping(workdir / "mapping.csv")
+    assert set(mapping["status"]) == {"ready"}
+    assert list(mapping["endpoint"]) == [f"{s}.default.127.0.0.1.sslip.io" for s in mapping["service"]]
+    assert "invoker replay load.json --ingress 127.0.0.1:50051" in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--deploy", "local", "--dry-run", "x"], "--dry-run: only with --deploy knative, not --deploy local"),
+    (["--deploy", "none", "--share-proxies"], "--share-proxies: only with --deploy knative, not --deploy none"),
+    (["--deploy", "knative", "--run-id", "no spaces"], "--run-id 'no spaces': expected at most 63"),
+])
+def test_deploy_option_misuse_exits_2(workdir, args, message):
+    result = generate(*args)
+    assert result.exit_code == 2
+    assert message in result.output
