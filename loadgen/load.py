@@ -32,7 +32,9 @@ unit's calls do not depend on where the window starts.
 """
 
 import os
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,32 +115,31 @@ def write_load(
     on_unit: Callable[[], None] | None = None,
 ) -> LoadStats:
     """Write `load.json` for `counts` [functions, units] (trace columns `first_column` ...),
-    calling function i at `endpoints[i]`.  Streams one unit at a time; the file appears
-    complete or not at all (written beside it, then renamed)."""
+    calling function i at `endpoints[i]`.  Streams one unit at a time, a writer thread
+    overlapping the disk writes with the next unit's maths; the file appears complete or not
+    at all (written beside it, then renamed)."""
     path = Path(path)
     if len(endpoints) != counts.shape[0]:
         raise ValueError(f"{len(endpoints)} endpoints for {counts.shape[0]} functions")
     if iat not in IAT_MODES:
         raise InputError(f"--iat {iat!r}: expected one of {', '.join(IAT_MODES)}")
-    fragments = np.array([b"," + orjson.dumps(endpoint) for endpoint in endpoints], dtype=object)
-    phase = phases(counts.shape[0], seed) if shift else None
     partial = path.with_name(path.name + ".partial")
     invocations = busiest = 0
     try:
-        with open(partial, "wb") as out:
+        with open(partial, "wb") as out, ThreadPoolExecutor(max_workers=1) as writer:
+            pending = deque()
             out.write(b"[")
-            for unit in range(counts.shape[1]):
-                offsets, functions = unit_calls(counts[:, unit], iat, unit_rng(seed, first_column + unit), unit_us, phase)
-                hosts = b"".join(fragments[functions].tolist())
-                out.write(b'{"timestamp":' if unit == 0 else b',\n{"timestamp":')
-                out.write(orjson.dumps(offsets, option=orjson.OPT_SERIALIZE_NUMPY))
-                out.write(b',"endpoint":[')
-                out.write(memoryview(hosts)[1:])
-                out.write(b"]}")
-                invocations += offsets.size
-                busiest = max(busiest, offsets.size)
+            units = _units_json(counts, endpoints, unit_us, iat, shift, seed, first_column)
+            for unit, (pieces, calls) in enumerate(units):
+                pending.append(writer.submit(out.writelines, pieces if unit == 0 else (b",\n", *pieces)))
+                if len(pending) > 2:
+                    pending.popleft().result()
+                invocations += calls
+                busiest = max(busiest, calls)
                 if on_unit:
                     on_unit()
+            for write in pending:
+                write.result()
             out.write(b"]\n")
             size = out.tell()
         os.replace(partial, path)
@@ -149,3 +150,14 @@ def write_load(
         partial.unlink(missing_ok=True)
         raise
     return LoadStats(counts.shape[1], invocations, busiest, size)
+
+
+def _units_json(counts, endpoints, unit_us, iat, shift, seed, first_column) -> Iterator[tuple[tuple, int]]:
+    """Each unit's JSON object as a tuple of byte pieces, with its number of calls."""
+    fragments = np.array([b"," + orjson.dumps(endpoint) for endpoint in endpoints], dtype=object)
+    phase = phases(counts.shape[0], seed) if shift else None
+    for unit in range(counts.shape[1]):
+        offsets, functions = unit_calls(counts[:, unit], iat, unit_rng(seed, first_column + unit), unit_us, phase)
+        hosts = b"".join(fragments[functions].tolist())
+        timestamps = orjson.dumps(offsets, option=orjson.OPT_SERIALIZE_NUMPY)
+        yield (b'{"timestamp":', timestamps, b',"endpoint":[', memoryview(hosts)[1:], b"]}"), offsets.size
