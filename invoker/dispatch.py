@@ -40,7 +40,7 @@ MAX_BATCH = 256             # calls fired before the loop gets a turn for comple
 MAX_SLEEP_S = 0.05          # longest timer sleep, so a stop request is seen quickly
 PROGRESS_EVERY_NS = 200_000_000
 STOP_GRACE_S = 2.0          # after a stop request, how long in-flight calls may still finish
-CONNECT_WAIT_S = 2.0        # how long to wait for channels to connect before t0
+CONNECT_WAIT_S = 2.0        # how long to wait for channels to settle before t0
 
 _STATUS_NAMES = {code.value[0]: code.name for code in grpc.StatusCode}
 _HAS_PORT = re.compile(r".*:\d+")
@@ -129,7 +129,7 @@ class Dispatcher:
             channel = self.target.channel(self.schedule.endpoints[index])
             self._channels[index] = channel
             self._starters[index] = _RawStarter(channel)
-        waits = [asyncio.ensure_future(channel.channel_ready()) for channel in self._channels.values()]
+        waits = [asyncio.ensure_future(_settle(channel)) for channel in self._channels.values()]
         if waits:
             _, pending = await asyncio.wait(waits, timeout=min(CONNECT_WAIT_S, self.target.timeout))
             for wait in pending:
@@ -264,6 +264,15 @@ class Dispatcher:
 
     async def _close(self) -> None:
         await asyncio.gather(*(channel.close() for channel in self._channels.values()), return_exceptions=True)
+
+
+async def _settle(channel: grpc.aio.Channel) -> None:
+    """Connect a channel until it is ready or has failed (a refused endpoint fails at once)."""
+    final = (grpc.ChannelConnectivity.READY, grpc.ChannelConnectivity.TRANSIENT_FAILURE, grpc.ChannelConnectivity.SHUTDOWN)
+    state = channel.get_state(try_to_connect=True)
+    while state not in final:
+        await channel.wait_for_state_change(state)
+        state = channel.get_state(try_to_connect=True)
 
 
 class _RawStarter:

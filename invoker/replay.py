@@ -62,13 +62,13 @@ def load_schedule(options: ReplayOptions, console: Console) -> Schedule:
     """The calls this invoker issues: the first warm-up + duration units, this worker's shard."""
     units = options.warmup + options.duration
     load = read_load(options.load, max_units=units)
+    schedule = build_schedule(options.load, load, options.granularity, options.warmup, min(units, load.units))
     if load.units < units:
         console.print(
             f"[yellow]{options.load} has {load.units} units; replaying all of them "
-            f"({min(options.warmup, load.units)} warm-up) instead of {units}"
+            f"({min(options.warmup, load.units)} warm-up) instead of {units}",
+            soft_wrap=True,
         )
-        units = load.units
-    schedule = build_schedule(options.load, load, options.granularity, options.warmup, units)
     if options.shard is not None:
         schedule = shard(schedule, *options.shard)
     return schedule
@@ -104,11 +104,11 @@ def replay(options: ReplayOptions, console: Console | None = None) -> ReplayOutc
     )
     if not options.quiet:
         render_summary(outcome.summary, console)
-        console.print(f"{writer.rows_written:,} rows written to {options.output}")
+        console.print(f"{writer.rows_written:,} rows written to {options.output}", soft_wrap=True)
     if writer.error:
-        console.print(f"[red]{writer.error}; {writer.rows_lost:,} rows could not be written")
+        console.print(f"[red]{writer.error}; {writer.rows_lost:,} rows could not be written", soft_wrap=True)
     if caught is not None:
-        console.print(f"[red]stopped by {signal.Signals(caught).name}: issued calls were recorded, the rest not sent")
+        console.print(f"[red]stopped by {signal.Signals(caught).name}: every issued call is in the results, the rest were not sent", soft_wrap=True)
     return outcome
 
 

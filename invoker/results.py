@@ -91,7 +91,7 @@ class ResultsWriter:
         if file.failed is None and file.append(text.encode()):
             return True
         if self.error is None:
-            self.error = f"{file.path}: {file.failed}; rows after the last complete line are not in the file"
+            self.error = f"{file.path}: {file.failed}; the file ends at the last row written in full"
         return False
 
     def close(self) -> None:

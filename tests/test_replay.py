@@ -1,0 +1,217 @@
+"""invoker replay against the real emulator (`invoker.emulate`) on 127.0.0.1, in seconds."""
+
+import json
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from invoker import emulate
+from invoker.cli import app
+from invoker.dispatch import Target
+from invoker.replay import ReplayOptions, replay
+from invoker.results import COLUMNS
+
+FAST, FAST2, BROKEN, SLOW = "fast.default.example.com", "fast2.default.example.com", "broken.default.example.com", "slow.default.example.com"
+LOCAL = "127.0.0.1"
+
+
+def function(name, milliseconds):
+    return emulate.EmulatedFunction(name, emulate.ServiceTime([0, 100], [milliseconds, milliseconds]))
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    functions = {FAST: function("fast", 1.0), FAST2: function("fast", 1.0), BROKEN: function("fast", 1.0),
+                 SLOW: function("slow", 5000.0), LOCAL: function("fast", 1.0)}  # fmt: skip
+    with emulate.start(functions, faults=emulate.Faults(fail_endpoints=frozenset({BROKEN}))) as running:
+        yield running
+
+
+def write_load(path, units):
+    """units: list of [(offset_us, endpoint), ...]."""
+    document = [{"timestamp": [t for t, _ in calls], "endpoint": [e for _, e in calls]} for calls in units]
+    path.write_text(json.dumps(document))
+    return path
+
+
+def even_calls(endpoints, per_unit, unit_us=1_000_000):
+    return [(i * unit_us // per_unit, endpoints[i % len(endpoints)]) for i in range(per_unit)]
+
+
+def run(load, output, port, **options):
+    options.setdefault("granularity", "second")
+    target = Target(ingress=f"127.0.0.1:{port}", timeout=options.pop("timeout", 5.0))
+    return replay(ReplayOptions(load=load, output=output, target=target, quiet=True, **options))
+
+
+def read(output):
+    return pd.read_csv(output, keep_default_na=False)
+
+
+def test_one_row_per_scheduled_call_with_absolute_times_and_phases(emulator, tmp_path):
+    units = [even_calls([FAST, FAST2], 40), [], even_calls([FAST], 25), [(999_999, FAST2)]]
+    load = write_load(tmp_path / "load.json", units)
+    outcome = run(load, tmp_path / "out.csv", emulator.port, warmup=1, duration=3)
+    rows = read(tmp_path / "out.csv")
+    assert tuple(rows.columns) == COLUMNS
+    assert len(rows) == 66 == outcome.rows_written
+    assert rows.invocation_id.is_unique
+    expected = sorted((u, u * 1_000_000 + t, e) for u, calls in enumerate(units) for t, e in calls)
+    assert sorted(zip(rows.unit, rows.scheduled_us, rows.endpoint)) == expected
+    assert set(rows[rows.unit == 0].phase) == {"warmup"} and set(rows[rows.unit > 0].phase) == {"measure"}
+    assert (rows.status == "OK").all()
+    assert (rows.lag_us == rows.sent_us - rows.scheduled_us).all()
+    assert (rows.latency_from_schedule_us == rows.lag_us + rows.latency_us).all()
+    assert (rows.latency_us >= 1000).all()  # the emulated 1 ms service time is waited for
+    assert (rows.service_us == 1000).all()
+    summary = outcome.summary
+    assert (summary["calls"], summary["ok"], summary["warmup_calls"], summary["scheduled_calls"]) == (26, 26, 40, 26)
+
+
+def test_refused_failing_and_hanging_endpoints_give_error_rows_and_the_timeout_is_honoured(emulator, tmp_path):
+    load = write_load(tmp_path / "load.json", [even_calls([FAST, BROKEN, SLOW], 9)])
+    started = time.monotonic()
+    outcome = run(load, tmp_path / "out.csv", emulator.port, warmup=0, duration=1, timeout=0.4)
+    assert time.monotonic() - started < 4
+    rows = read(tmp_path / "out.csv")
+    status = dict(zip(rows.endpoint, rows.status))
+    assert status == {FAST: "OK", BROKEN: "UNKNOWN", SLOW: "DEADLINE_EXCEEDED"}
+    assert len(rows) == 9 and Counter(rows.status) == {"OK": 3, "UNKNOWN": 3, "DEADLINE_EXCEEDED": 3}
+    slow = rows[rows.endpoint == SLOW]
+    assert slow.latency_us.between(380_000, 1_000_000).all()
+    assert (rows[rows.status != "OK"].error != "").all()
+    assert outcome.summary["failures"] == {"UNKNOWN": 3, "DEADLINE_EXCEEDED": 3}
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        dead_port = closed.getsockname()[1]
+    run(load, tmp_path / "dead.csv", dead_port, warmup=0, duration=1)
+    dead = read(tmp_path / "dead.csv")
+    assert len(dead) == 9 and set(dead.status) == {"UNAVAILABLE"}
+
+
+def test_shards_partition_the_load_by_function(emulator, tmp_path):
+    endpoints = [FAST, FAST2, LOCAL, BROKEN]
+    units = [even_calls(endpoints, 20), even_calls(endpoints[::-1], 12)]
+    load = write_load(tmp_path / "load.json", units)
+    parts = []
+    for index in (1, 2, 3):
+        run(load, tmp_path / f"{index}.csv", emulator.port, warmup=0, duration=2, shard=(index, 3))
+        parts.append(read(tmp_path / f"{index}.csv"))
+    assert [set(part.endpoint) for part in parts] == [{FAST, BROKEN}, {FAST2}, {LOCAL}]
+    together = pd.concat(parts)
+    expected = sorted((u * 1_000_000 + t, e) for u, calls in enumerate(units) for t, e in calls)
+    assert sorted(zip(together.scheduled_us, together.endpoint)) == expected
+
+
+def test_processes_merge_their_rows_into_one_file(emulator, tmp_path):
+    load = write_load(tmp_path / "load.json", [even_calls([FAST, FAST2], 60), even_calls([FAST], 40)])
+    outcome = run(load, tmp_path / "out.csv", emulator.port, warmup=1, duration=1, processes=2)
+    rows = read(tmp_path / "out.csv")
+    assert len(rows) == 100 and rows.invocation_id.is_unique and (rows.status == "OK").all()
+    assert outcome.summary["calls"] == 40 and outcome.summary["warmup_calls"] == 60
+    assert rows.lag_us.median() < 50_000  # one t0 shared by both processes
+
+
+def test_old_vswarm_load_json_replays_with_port_appended_and_vswarm_latency_file(emulator, tmp_path):
+    old = [{"timestamp": [0, 250000, 500000], "endpoint": [LOCAL, LOCAL, LOCAL]},
+           {"timestamp": [100000.0, 900000.0], "endpoint": [LOCAL, LOCAL]}]  # fmt: skip
+    load = tmp_path / "load.json"
+    load.write_text(json.dumps(old, indent=4))
+    result = CliRunner().invoke(app, ["replay", str(load), "--granularity", "second", "--warmup", "1", "--duration", "1",
+                                      "--port", str(emulator.port), "--output", str(tmp_path / "out.csv"),
+                                      "--vswarm-lat", str(tmp_path / "lat.csv")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = read(tmp_path / "out.csv")
+    assert len(rows) == 5 and (rows.status == "OK").all()
+    latencies = (tmp_path / "lat.csv").read_text().splitlines()
+    measured = rows[rows.phase == "measure"]
+    assert sorted(map(int, latencies)) == sorted(measured.latency_us)
+    assert "Measured phase" in result.output
+
+
+def test_lag_stays_bounded_at_a_modest_rate(tmp_path):
+    load = write_load(tmp_path / "load.json", [even_calls([FAST, FAST2], 300)] * 3)
+    with emulate.emulator_process("--sink") as port:  # its own process: no GIL shared with the invoker
+        run(load, tmp_path / "out.csv", port, warmup=1, duration=2)
+    lag = read(tmp_path / "out.csv").lag_us
+    assert len(lag) == 900
+    p50, p99 = np.percentile(lag, [50, 99])
+    assert p50 < 2_000 and p99 < 30_000, (p50, p99)
+
+
+def test_sigint_mid_run_stops_issuing_and_leaves_a_complete_csv(tmp_path):
+    units = [even_calls([FAST, SLOW], 20)] * 10
+    load = write_load(tmp_path / "load.json", units)
+    output = tmp_path / "out.csv"
+    with emulate.emulator_process("--sink") as port:
+        command = [sys.executable, "-c", "from invoker.cli import main; main()", "replay", str(load), "--quiet",
+                   "--granularity", "second", "--warmup", "0", "--duration", "10", "--ingress", f"127.0.0.1:{port}",
+                   "--output", str(output)]  # fmt: skip
+        process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+        time.sleep(2.5)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 128 + signal.SIGINT, stderr
+    assert "stopped by SIGINT" in stderr
+    rows = read(output)
+    issued = len(rows)
+    assert 20 <= issued < 200
+    everything = sorted(u * 1_000_000 + t for u, calls in enumerate(units) for t, _ in calls)
+    assert sorted(rows.scheduled_us) == everything[:issued]  # every call up to the stop, none after
+    assert rows.invocation_id.is_unique
+
+
+def test_a_full_disk_leaves_a_readable_csv_and_exits_non_zero(emulator, tmp_path):
+    load = write_load(tmp_path / "load.json", [even_calls([FAST], 200)])
+    output = tmp_path / "out.csv"
+
+    def limit_file_size():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4000, 4000))
+
+    command = [sys.executable, "-c", "from invoker.cli import main; main()", "replay", str(load), "--quiet",
+               "--granularity", "second", "--warmup", "0", "--duration", "1",
+               "--ingress", f"127.0.0.1:{emulator.port}", "--output", str(output)]  # fmt: skip
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    result = subprocess.run(command, preexec_fn=limit_file_size, capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 1
+    assert str(output) in result.stderr and "could not be written" in result.stderr
+    text = output.read_text()
+    assert 0 < len(text) <= 4000 and text.endswith("\n")
+    rows = read(output)
+    assert 0 < len(rows) < 200 and (rows.status == "OK").all()
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        ("", "empty file"),
+        ("{not json", "not valid JSON"),
+        ('{"timestamp": []}', "expected a JSON array of units"),
+        ("[]", "no units"),
+        ('[{"timestamp": [1, 2], "endpoint": ["a"]}]', "unit 0: 'timestamp' has 2 entries but 'endpoint' has 1"),
+        ('[{"timestamp": [], "endpoint": []}, {"endpoint": ["a"]}]', "unit 1: field 'timestamp' missing"),
+        ('[{"timestamp": ["soon"], "endpoint": ["a"]}]', "unit 0 field 'timestamp': expected µs offsets, got 'soon'"),
+        ('[{"timestamp": [-5], "endpoint": ["a"]}]', "negative offset"),
+        ('[{"timestamp": [1], "endpoint": [""]}]', "unit 0 field 'endpoint': expected non-empty host names"),
+        ('[{"timestamp": [1500000], "endpoint": ["a"]}]', "offset 1500000 µs is not within a second"),
+    ],
+)
+def test_malformed_load_json_is_a_one_line_error(content, expected, tmp_path):
+    load = tmp_path / "load.json"
+    load.write_text(content)
+    result = CliRunner().invoke(app, ["replay", str(load), "--granularity", "second", "--output", str(tmp_path / "o.csv")])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and str(load) in lines[0] and expected in lines[0]
