@@ -13,6 +13,7 @@ def emulate(
     mapping: Path = typer.Argument(
         None,
         help="mapping.csv: serve its functions under their endpoints (or service names while undeployed).",
+        metavar="MAPPING",
         show_default=False,
     ),
     profile: Path = typer.Option(None, help="profile.json with the proxies' duration percentiles [default: shipped]"),
@@ -39,7 +40,7 @@ def emulate(
     Unknown endpoints get NOT_FOUND. Stops cleanly on Ctrl-C or SIGTERM.
     """
     if sink == (mapping is not None):
-        raise InputError("give either MAPPING (a mapping.csv to emulate) or --sink, not both nor neither")
+        raise InputError("give MAPPING (a mapping.csv to emulate) or --sink (answer every endpoint), exactly one of them")
     if sink and (error_rate or fail_endpoint):
         raise InputError("--error-rate and --fail-endpoint need a MAPPING; --sink answers every call at once")
     functions = None if sink else emulator.read_functions(mapping, profile or shipped.default_profile())
