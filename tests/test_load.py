@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 from loadgen.errors import InputError
-from loadgen.load import IAT_MODES, unit_calls, unit_rng, write_load
+from loadgen.load import IAT_MODES, UnitStreams, unit_calls, write_load
 
 MINUTE = 60_000_000
 SECOND = 1_000_000
@@ -58,7 +58,7 @@ def test_equidistant_with_shift_keeps_the_spacing_and_rotates_each_function(tmp_
 
 
 def _positions(iat, n, seed=3, shift=False):
-    offsets, _ = unit_calls(np.array([n]), iat, unit_rng(seed, 0), MINUTE, np.array([0.37]) if shift else None)
+    offsets, _ = unit_calls(np.array([n]), iat, UnitStreams(seed)(0), MINUTE, np.array([0.37]) if shift else None)
     return offsets / MINUTE
 
 
