@@ -1,6 +1,91 @@
-"""loadgen run (placeholder: owned by the helper building it)."""
+"""`loadgen run`: generate + deploy + invoke + report in one command.
+
+It chains the other commands' own code: `loadgen generate` (with `--deploy local` or
+`knative`), then `invoker replay` (through `invoker emulate` on 127.0.0.1 for `local`), then
+`loadgen report`.  Every file lands in `--out`: mapping.csv, load.json, latency.csv and
+report/ (summary.json and figures).  The defaults (shipped trace and profiles, one minute, no
+warm-up) make a one-minute smoke test; `--deploy knative` with a longer `--duration` and
+`--warmup` is a real experiment.
+"""
+
+import io
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from loadgen import naming, shipped
+from loadgen.cli import generate as generate_command
+from loadgen.cli import report as report_command
+from loadgen.errors import InputError
 
 
-def run() -> None:
-    """Generate, deploy, invoke and summarise in one command."""
-    raise NotImplementedError
+class RunTarget(str, Enum):
+    local = "local"
+    knative = "knative"
+
+
+def run(
+    trace: Annotated[Path, typer.Option(help="Trace folder (invocations, durations, memory CSVs).")] = shipped.trace_dir(),
+    profile: Annotated[Path, typer.Option(help="Proxy profiles (vSwarm profile.json).")] = shipped.default_profile(),
+    config: Annotated[Path, typer.Option(help="Proxy deployment recipes (vSwarm config.json).")] = shipped.default_config(),
+    out: Annotated[Path, typer.Option(help="Folder for mapping.csv, load.json, latency.csv and report/.")] = Path("loadgen-run"),
+    deploy: Annotated[RunTarget, typer.Option(help="local: the emulator on 127.0.0.1; knative: a cluster.")] = RunTarget.local,
+    granularity: Annotated[generate_command.Granularity, typer.Option(help="What one count column covers.")] = generate_command.Granularity.minute,
+    start: Annotated[int, typer.Option(min=0, help="First count column to use (0 = the first).")] = 0,
+    warmup: Annotated[int, typer.Option(min=0, help="Warm-up units (not measured).")] = 0,
+    duration: Annotated[int, typer.Option(min=1, help="Measured units after the warm-up.")] = 1,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed of load.json.")] = 42,
+    namespace: Annotated[str, typer.Option(help="Namespace of the services.")] = naming.DEFAULT_NAMESPACE,
+    kubeconfig: Annotated[str, typer.Option(help="knative: kubeconfig [default: $KUBECONFIG, ~/.kube/config, in-cluster].")] = None,
+    context: Annotated[str, typer.Option(help="knative: kubeconfig context [default: current].")] = None,
+    yaml_dir: Annotated[Path, typer.Option(help="knative: folder the profile's yaml paths are relative to [default: shipped].")] = None,
+    ready_timeout: Annotated[float, typer.Option(min=0, help="knative: seconds to wait for all Services [default: 600].")] = None,
+    ingress: Annotated[str, typer.Option(help="knative: HOST:PORT to send every call to, the endpoint as :authority.")] = None,
+    port: Annotated[int, typer.Option(help="knative: port of the endpoints when no --ingress.")] = 80,
+    timeout: Annotated[float, typer.Option(min=0.001, help="Per-call deadline in seconds.")] = 30.0,
+    processes: Annotated[int, typer.Option(min=1, help="Invoker processes (one core each).")] = 1,
+) -> None:
+    """Generate, deploy, invoke and summarise in one command (default: a one-minute local run)."""
+    from invoker.dispatch import Target
+    from invoker.emulate import emulator_process
+    from invoker.replay import ReplayOptions, replay
+
+    if deploy is RunTarget.local and (ingress or kubeconfig or context or yaml_dir or ready_timeout is not None):
+        raise InputError("--ingress, --kubeconfig, --context, --yaml-dir, --ready-timeout: only with --deploy knative")
+    if ingress is not None and ":" not in ingress:
+        raise InputError(f"--ingress {ingress!r}: expected HOST:PORT")
+    out.mkdir(parents=True, exist_ok=True)
+    mapping, load, results = out / "mapping.csv", out / "load.json", out / "latency.csv"
+    generate_command.generate(
+        trace=trace, profile=profile, config=config, output=load, mapping_out=mapping,
+        granularity=granularity, start=start, warmup=warmup, duration=duration, seed=seed,
+        deploy=generate_command.DeployTarget(deploy.value), namespace=namespace,
+        kubeconfig=kubeconfig, context=context, yaml_dir=yaml_dir, ready_timeout=ready_timeout,
+    )  # fmt: skip
+
+    def replay_to(target: Target):
+        # The report below prints the merged summary; replay's own copy would repeat it.
+        options = ReplayOptions(load, results, granularity.value, warmup, duration, target, processes=processes)
+        return replay(options, Console(file=io.StringIO()))
+
+    if deploy is RunTarget.local:
+        with emulator_process(str(mapping), "--profile", str(profile)) as emulator_port:
+            typer.echo(f"invoking through the emulator on 127.0.0.1:{emulator_port}")
+            outcome = replay_to(Target(ingress=f"127.0.0.1:{emulator_port}", timeout=timeout))
+    else:
+        outcome = replay_to(Target(port=port, ingress=ingress, timeout=timeout))
+    typer.echo(f"wrote {results}: {outcome.rows_written:,} calls")
+    report_command.report(
+        results=[results], load=load, mapping=mapping, warmup=warmup, duration=duration,
+        granularity=report_command.Granularity(granularity.value), output_dir=out / "report",
+        file_format=report_command.FileFormat("png"),
+    )  # fmt: skip
+    if outcome.write_error:
+        typer.echo(f"Error: {outcome.write_error}", err=True)
+        raise typer.Exit(1)
+    if outcome.signal is not None:
+        typer.echo("stopped early: the report covers the calls issued until then", err=True)
+        raise typer.Exit(128 + outcome.signal)

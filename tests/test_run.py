@@ -1,0 +1,60 @@
+"""`loadgen run` end to end: generate, deploy (emulator or localkube), replay, report; kept short
+by reading a small trace's count columns as seconds."""
+
+import json
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from invoker.emulate import emulator_process
+from loadgen.cli import app
+from loadgen.mapping import read_mapping
+from tracefiles import trace_rows
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    trace_rows([[3, 4], [5, 0], [2, 2]]).write(tmp_path / "trace")
+    return tmp_path
+
+
+def short_run(*args):
+    return runner.invoke(app, ["run", "--trace", "trace", "--granularity", "second", "--duration", "2", *args])
+
+
+def scheduled_calls(path):
+    return sum(len(unit["timestamp"]) for unit in orjson.loads(path.read_bytes()))
+
+
+def test_local_run_invokes_every_call_through_the_emulator_and_reports(workdir):
+    result = short_run()
+
+    assert result.exit_code == 0, result.output
+    out = workdir / "loadgen-run"
+    assert set(read_mapping(out / "mapping.csv")["status"]) == {"ready"}
+    calls = scheduled_calls(out / "load.json")
+    assert calls == 3 + 4 + 5 + 2 + 2
+    assert f"wrote {out.name}/latency.csv: {calls} calls" in result.output
+    summary = json.loads((out / "report" / "summary.json").read_text())
+    assert summary["measured"]["calls"] == calls and summary["measured"]["ok"] == calls
+
+
+def test_knative_run_deploys_then_invokes_through_the_ingress(workdir, kubeconfig, knative_crd, namespace):
+    with emulator_process("--sink") as port:
+        result = short_run("--deploy", "knative", "--namespace", namespace, "--kubeconfig", kubeconfig,
+                           "--ingress", f"127.0.0.1:{port}", "--out", "exp")
+    assert result.exit_code == 0, result.output
+    mapping = read_mapping(workdir / "exp" / "mapping.csv")
+    assert set(mapping["status"]) == {"ready"}
+    summary = json.loads((workdir / "exp" / "report" / "summary.json").read_text())
+    assert summary["measured"]["ok"] == scheduled_calls(workdir / "exp" / "load.json")
+
+
+def test_knative_options_are_refused_for_a_local_run(workdir):
+    result = short_run("--ingress", "127.0.0.1:1")
+    assert result.exit_code == 2
+    assert "only with --deploy knative" in result.output
