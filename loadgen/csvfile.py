@@ -20,8 +20,7 @@ def read_csv(path: Path, known_columns: tuple[str, ...], text_columns: tuple[str
 
     Header cells matching `known_columns` (or `text_columns`) case-insensitively are renamed
     to the spelling given there; `text_columns` are kept as strings, the other columns are
-    parsed as numbers where possible.  Only empty
-    cells are missing values (NaN); the text "NaN" stays text and fails numeric checks.
+    parsed as numbers where possible.  Only empty cells are missing values (NaN); the text "NaN" stays text and fails numeric checks.
     """
     path = Path(path)
     try:
@@ -31,22 +30,23 @@ def read_csv(path: Path, known_columns: tuple[str, ...], text_columns: tuple[str
     except OSError as e:
         raise InputError(f"{path}: cannot read ({e.strerror})") from None
     try:
-        text = data.decode("utf-8-sig")
+        data.decode("utf-8")
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
         raise InputError(f"{path}: line {line}: undecodable byte 0x{data[e.start]:02x}, expected UTF-8 text") from None
-    text = text.rstrip("\r\n\t ")
-    if not text:
+    data = data.removeprefix(b"\xef\xbb\xbf").rstrip(b"\r\n\t ")
+    if not data:
         raise InputError(f"{path}: empty file, expected a CSV header and rows")
-    header = next(csv.reader([text.split("\n", 1)[0].rstrip("\r")]))
+    header = next(csv.reader([data.split(b"\n", 1)[0].rstrip(b"\r").decode()]))
     header = [cell.strip() for cell in header]
     _check_header(path, header)
-    _check_field_counts(path, text, len(header))
+    _check_field_counts(path, data, len(header))
     canonical = {name.lower(): name for name in (*known_columns, *text_columns)}
     names = [canonical.get(cell.lower(), cell) for cell in header]
     try:
         table = pd.read_csv(
-            io.StringIO(text),
+            io.BytesIO(data),
+            encoding="utf-8",
             header=0,
             names=names,
             dtype={name: str for name in names if name in text_columns},
@@ -77,11 +77,11 @@ def _check_header(path: Path, header: list[str]) -> None:
         seen.add(cell.lower())
 
 
-def _check_field_counts(path: Path, text: str, expected: int) -> None:
+def _check_field_counts(path: Path, data: bytes, expected: int) -> None:
     """Reject ragged rows by counting separators per line (files without quoting only)."""
-    if '"' in text:
+    if b'"' in data:
         return
-    raw = np.frombuffer(text.encode(), dtype=np.uint8)
+    raw = np.frombuffer(data, dtype=np.uint8)
     line_ends = np.flatnonzero(raw == ord("\n"))
     commas = np.flatnonzero(raw == ord(","))
     boundaries = np.concatenate(([0], line_ends + 1, [raw.size]))

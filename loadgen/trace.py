@@ -144,7 +144,7 @@ def read_trace(directory: Path, granularity: str = "minute", strict: bool = Fals
     functions = invocations[kept].merge(durations, on=KEY, how="left").merge(memory, on=memory_key, how="left")
     if functions.empty:
         raise InputError(f"{files['invocations']}: no function appears in all three trace files")
-    return Trace(functions, counts[kept], units, granularity, files, skipped)
+    return Trace(functions, counts if kept.all() else counts[kept], units, granularity, files, skipped)
 
 
 def _read_invocations(path: Path) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
