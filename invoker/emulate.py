@@ -48,6 +48,8 @@ class ServiceTime:
     With points (p_i, v_i) from profile.json, u falls in the bracket p_i <= 100u < p_i+1 with
     probability (p_i+1 - p_i) / 100, and the time is v_i + (v_i+1 - v_i)(100u - p_i)/(p_i+1 - p_i):
     the piecewise-linear inverse CDF through the percentiles, so draws stay within [v_0, v_last].
+    The profiler's "percentiles" are those of running means (p100 is the mean of its samples),
+    so the emulated spread is narrower than the proxy's real one.
     """
 
     def __init__(self, percentiles: list[float], milliseconds: list[float]):
@@ -148,7 +150,11 @@ class Greeter:
         endpoint = _target(context)
         function = self.functions.get(endpoint)
         if function is None:
-            context.abort(grpc.StatusCode.NOT_FOUND, f"no emulated function for endpoint {endpoint!r}")
+            context.abort(
+                grpc.StatusCode.NOT_FOUND,
+                f"no emulated function for endpoint {endpoint!r} (named by the {protocol.ENDPOINT_HEADER} header, "
+                "else by :authority)",
+            )
         if function.fails or (self.error_rate and function.random() < self.error_rate):
             context.abort(grpc.StatusCode.UNKNOWN, FAILURE_DETAIL)
         service_us = function.service_time.draw_us(function.random())
