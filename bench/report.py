@@ -20,8 +20,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from invoker.results import COLUMNS
-from invoker.stats import ResultStats
+# bench/ holds scripts named like the packages (bench/invoker.py): import the packages instead.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from invoker.results import COLUMNS  # noqa: E402
+from invoker.stats import ResultStats  # noqa: E402
 
 UNIT_US = 60_000_000
 UNITS = 22

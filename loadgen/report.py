@@ -337,7 +337,7 @@ def render_functions(summary: dict, console: Console, limit: int = WORST_FUNCTIO
     if len(functions) > limit:
         title += f" ({limit} of {len(functions)}; all in summary.json)"
     table = Table(title=title)
-    table.add_column("function")
+    table.add_column("function", overflow="fold")
     for name in ("calls", "errors", "p50 ms", "p99 ms"):
         table.add_column(name, justify="right")
     if with_slowdown:
@@ -364,7 +364,7 @@ def _function_label(function: dict) -> str:
 
 
 def _ratio(value) -> str:
-    return "–" if value is None else f"{value:,.1f}×"
+    return "–" if value is None else f"{value:.3g}×"
 
 
 def write_figures(merged: MergedResults, summary: dict, out_dir: Path, file_format: str) -> list[Path]:
@@ -454,9 +454,10 @@ def _worst_functions(summary: dict, out_dir: Path, file_format: str) -> Path:
     figure, axes = figures.new_figure(8, max(3, 0.3 * len(worst) + 1.5))
     labels = [_function_label(f) for f in worst][::-1]
     p99 = [f["latency_from_schedule_us"]["p99"] / 1000 for f in worst][::-1]
-    axes.barh(range(len(worst)), p99, color="tab:orange")
+    bars = axes.barh(range(len(worst)), p99, color="tab:orange")
+    axes.bar_label(bars, labels=[f"{value:,.1f}" for value in p99], padding=3, fontsize=8)
     axes.set_yticks(range(len(worst)), labels, fontsize=8)
-    axes.set_xscale("log")
-    axes.set_xlabel("p99 latency from schedule (ms, log scale)")
+    axes.set_xlim(0, max(p99, default=1) * 1.15)
+    axes.set_xlabel("p99 latency from schedule (ms)")
     axes.set_title(f"The {len(worst)} functions with the worst p99 latency, measured phase")
     return figures.save(figure, out_dir, "worst-functions-p99", file_format)

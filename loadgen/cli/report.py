@@ -29,6 +29,7 @@ def report(
     granularity: Granularity = typer.Option(None, help="Unit length [default: as the results' scheduled times show]."),
     output_dir: Path = typer.Option(Path("report"), help="Where summary.json and the figures go."),
     file_format: FileFormat = typer.Option("png", "--format", help="Figure file format."),
+    top: int = typer.Option(library.WORST_FUNCTIONS, min=0, help="Functions shown in the table (worst p99 first)."),
 ) -> None:
     """Merge invoker results, print the measured phase's summary, write summary.json and figures."""
     console = Console()
@@ -53,7 +54,7 @@ def report(
     for warning in summary["warnings"]:
         errors.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
     render_summary(summary["measured"], console)
-    library.render_functions(summary, console)
+    library.render_functions(summary, console, limit=top)
     written = [library.write_summary(summary, output_dir / "summary.json")]
     written += library.write_figures(merged, summary, output_dir, file_format.value)
     console.print(f"wrote {', '.join(str(path) for path in written)}", highlight=False, soft_wrap=True)
