@@ -100,13 +100,13 @@ def require_columns(path: Path, table: pd.DataFrame, columns: list[str]) -> None
 
 
 def text_column(path: Path, table: pd.DataFrame, column: str) -> pd.Series:
-    """A string column with no empty cell."""
+    """A string column with no empty cell (blank cells were read as NaN)."""
     values = table[column]
-    empty = values.isna() | (values.astype(str).str.strip() == "")
+    empty = values.isna().to_numpy()
     if empty.any():
-        row = int(np.flatnonzero(empty.to_numpy())[0])
+        row = int(np.flatnonzero(empty)[0])
         raise InputError(f"{path}: line {line_of(row)}, column {column!r}: empty, expected a value")
-    return values.astype(str).str.strip()
+    return values
 
 
 def number_column(path: Path, table: pd.DataFrame, column: str, *, integer: bool = False) -> np.ndarray:
@@ -140,9 +140,7 @@ def number_column(path: Path, table: pd.DataFrame, column: str, *, integer: bool
 
 def count_matrix(path: Path, table: pd.DataFrame, columns: list[str]) -> np.ndarray:
     """The invocation counts as int64 [rows, columns]; every cell a non-negative integer."""
-    block = table[columns]
-    if all(pd.api.types.is_integer_dtype(dtype) for dtype in block.dtypes):
-        counts = block.to_numpy(dtype=np.int64)
-        if (counts >= 0).all():
-            return counts
+    counts = table[columns].to_numpy()
+    if counts.dtype.kind in "iu" and (counts >= 0).all():
+        return counts.astype(np.int64, copy=False)
     return np.column_stack([number_column(path, table, column, integer=True) for column in columns])
