@@ -6,13 +6,18 @@ which the dispatcher walks with one index; a worker's share (`--shard`) and a lo
 share (`--processes`) are both sub-schedules of it.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from invoker.loadfile import Load
 from loadgen.errors import InputError
+
+if TYPE_CHECKING:  # reading needs pandas; `--processes` children only need the schedule
+    from invoker.loadfile import Load
 
 UNIT_US = {"minute": 60_000_000, "second": 1_000_000}
 

@@ -1,0 +1,179 @@
+"""How fast and how punctual is `invoker replay`? Open-loop fixed-rate runs against a fast sink.
+
+    .venv/bin/python bench/invoker.py [--rates 5000 7000 8500] [--processes 1 2] [--seconds 5] [--repeat 3]
+
+Starts `../shared/tools/gosink` (a Go helloworld server, >50k calls/s on one core) on 127.0.0.1,
+pinned to the last CPU; `invoker emulate --sink` is a Python server and too slow to measure an
+invoker against. For each rate and process count it writes an equidistant load.json (one warm-up
+second, then `--seconds` measured seconds, 10 endpoints) and runs the real `invoker replay` CLI,
+pinned to the first CPU (with `--processes N` each child pins itself), then reads its results CSV.
+In the same run it measures a raw grpc.aio closed loop (128 concurrent calls on one channel,
+pinned like the invoker) as the ceiling of one Python process.
+
+Printed per configuration (medians over `--repeat` runs, each run in brackets):
+achieved rate (measured calls / time from the first measured due time to the last send), the
+share of calls that returned OK, send lag p50/p99/max (µs) and latency p50/p99 (µs).
+Every subprocess has a time limit; the sink exits by itself after its limit too.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+# Run as a script, this file's folder comes first on sys.path and its name would hide the
+# `invoker` package from the closed-loop worker's imports.
+sys.path = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
+
+ROOT = Path(__file__).resolve().parent.parent
+GOSINK = ROOT.parent / "shared" / "tools" / "gosink" / "start.sh"
+ENDPOINTS = 10
+WARMUP_UNITS = 1
+CLOSED_LOOP_SECONDS = 3.0
+CLOSED_LOOP_CONCURRENCY = 128
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def pinned(cpu: int | None, command: list[str]) -> list[str]:
+    return ["taskset", "-c", str(cpu), *command] if cpu is not None else command
+
+
+def start_sink(cpu: int | None, max_seconds: int) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    command = pinned(cpu, ["bash", str(GOSINK), str(port), "1", "-max-seconds", str(max_seconds)])
+    sink = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return sink, port
+        if sink.poll() is not None:
+            sys.exit(f"gosink exited: {sink.stdout.read()}")
+        time.sleep(0.05)
+    sink.kill()
+    sys.exit("gosink did not listen within 20 s")
+
+
+def write_load(path: Path, rate: int, seconds: int) -> None:
+    offsets = [i * 1_000_000 // rate for i in range(rate)]
+    endpoints = [f"fn-{i % ENDPOINTS}.bench.local" for i in range(rate)]
+    path.write_text(json.dumps([{"timestamp": offsets, "endpoint": endpoints}] * (WARMUP_UNITS + seconds)))
+
+
+def replay_once(load: Path, output: Path, port: int, seconds: int, processes: int, cpu: int | None) -> dict:
+    command = [sys.executable, "-c", "from invoker.cli import main; main()", "replay", str(load), "--quiet",
+               "--granularity", "second", "--warmup", str(WARMUP_UNITS), "--duration", str(seconds),
+               "--ingress", f"127.0.0.1:{port}", "--timeout", "5", "--output", str(output),
+               "--processes", str(processes)]  # fmt: skip
+    subprocess.run(pinned(cpu if processes == 1 else None, command), check=True, timeout=seconds * 4 + 60)
+    rows = pd.read_csv(output, usecols=["phase", "scheduled_us", "sent_us", "lag_us", "latency_us", "status"])
+    measured = rows[rows.phase == "measure"]
+    span_us = measured.sent_us.max() - WARMUP_UNITS * 1_000_000
+    lag = measured.lag_us.to_numpy()
+    return {
+        "achieved": len(measured) / (span_us / 1e6),
+        "ok": float((measured.status == "OK").mean()),
+        "lag_p50": float(np.percentile(lag, 50)),
+        "lag_p99": float(np.percentile(lag, 99)),
+        "lag_max": float(lag.max()),
+        "lat_p50": float(measured.latency_us.median()),
+        "lat_p99": float(np.percentile(measured.latency_us, 99)),
+    }
+
+
+async def closed_loop(port: int) -> float:
+    """Calls/s of CLOSED_LOOP_CONCURRENCY callers awaiting calls back to back on one channel."""
+    import grpc
+    import uvloop  # noqa: F401 - the caller runs this on uvloop
+
+    from invoker import protocol
+
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        say_hello = protocol.say_hello(channel)
+        requests = protocol.RequestBuilder()
+        metadata = protocol.endpoint_metadata("fn-0.bench.local")
+        await say_hello(requests.build(protocol.new_invocation_id(), time.time_ns()), metadata=metadata)
+        calls = 0
+        end = time.perf_counter() + CLOSED_LOOP_SECONDS
+
+        async def caller() -> None:
+            nonlocal calls
+            while time.perf_counter() < end:
+                await say_hello(requests.build(protocol.new_invocation_id(), time.time_ns()), metadata=metadata)
+                calls += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(caller() for _ in range(CLOSED_LOOP_CONCURRENCY)))
+        return calls / (time.perf_counter() - started)
+
+
+def closed_loop_once(port: int, cpu: int | None) -> float:
+    command = [sys.executable, __file__, "--closed-loop-worker", str(port)]
+    done = subprocess.run(pinned(cpu, command), check=True, capture_output=True, text=True, timeout=60)
+    return float(done.stdout.strip())
+
+
+def fmt(runs: list[dict], key: str, unit: str = "") -> str:
+    values = [run[key] for run in runs]
+    each = " ".join(f"{value:,.0f}" if key != "ok" else f"{value:.3f}" for value in values)
+    middle = statistics.median(values)
+    return (f"{middle:,.0f}" if key != "ok" else f"{middle:.3f}") + f"{unit} [{each}]"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rates", type=int, nargs="+", default=[5000, 7000, 8500])
+    parser.add_argument("--processes", type=int, nargs="+", default=[1])
+    parser.add_argument("--seconds", type=int, default=5, help="measured seconds per run")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--closed-loop-worker", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.closed_loop_worker:
+        import uvloop
+
+        print(uvloop.run(closed_loop(args.closed_loop_worker)))
+        return
+
+    cpus = sorted(os.sched_getaffinity(0))
+    invoker_cpu, sink_cpu = (cpus[0], cpus[-1]) if len(cpus) > 1 else (None, None)
+    budget = args.repeat * (len(args.rates) * len(args.processes) * (args.seconds * 4 + 60) + 60)
+    sink, port = start_sink(sink_cpu, budget)
+    print(f"cpus {cpus}: invoker on {invoker_cpu}, gosink on {sink_cpu}; {args.seconds} s measured per run, "
+          f"median of {args.repeat} [each run]")  # fmt: skip
+    try:
+        ceilings = [closed_loop_once(port, invoker_cpu) for _ in range(args.repeat)]
+        print(f"grpc.aio closed loop (uvloop, {CLOSED_LOOP_CONCURRENCY} concurrent, one process): "
+              f"{statistics.median(ceilings):,.0f} calls/s [{' '.join(f'{c:,.0f}' for c in ceilings)}]")  # fmt: skip
+        with tempfile.TemporaryDirectory(prefix="bench-invoker-") as folder:
+            for processes in args.processes:
+                for rate in args.rates:
+                    load = Path(folder) / f"load-{rate}.json"
+                    write_load(load, rate, args.seconds)
+                    runs = [replay_once(load, Path(folder) / "out.csv", port, args.seconds, processes, invoker_cpu)
+                            for _ in range(args.repeat)]  # fmt: skip
+                    print(f"replay --processes {processes} at {rate:,}/s: achieved {fmt(runs, 'achieved', '/s')}, "
+                          f"OK {fmt(runs, 'ok')}, send lag p50 {fmt(runs, 'lag_p50')} p99 {fmt(runs, 'lag_p99')} "
+                          f"max {fmt(runs, 'lag_max')} µs, latency p50 {fmt(runs, 'lat_p50')} "
+                          f"p99 {fmt(runs, 'lat_p99')} µs", flush=True)  # fmt: skip
+    finally:
+        sink.terminate()
+        sink.wait(10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Where dispatchers run: in this process, or in `--processes N` children feeding this one.
+
+With N children the schedule is split call by call (`schedule.split`). Each child pins itself
+to its own core when there are enough, connects, and reports ready; the parent then gives all
+of them one start instant t0 (`perf_counter_ns` is CLOCK_MONOTONIC, the same in every process)
+and relays their rows, as orjson messages over a pipe, to one `Reporter` (the results file).
+SIGINT/SIGTERM to the parent is forwarded; every child stops issuing, drains and reports.
+This module imports no pandas, so children start quickly.
+"""
+
+import asyncio
+import multiprocessing
+import os
+import signal
+import time
+from multiprocessing.connection import wait
+
+import orjson
+import uvloop
+
+from invoker.dispatch import Dispatcher, Reporter, Target
+from invoker.schedule import Schedule, split
+
+START_DELAY_NS = 100_000_000  # from "all processes ready" to t0
+
+
+def run_here(schedule: Schedule, target: Target, reporter: Reporter, t0_ns: int | None = None) -> int | None:
+    """Run a dispatcher in this process on uvloop; the signal that stopped it, if any."""
+    dispatcher = Dispatcher(schedule, target, reporter)
+    caught: list[int] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, _stopper(dispatcher, caught, signum))
+        await dispatcher.run(t0_ns)
+
+    uvloop.run(main())
+    return caught[0] if caught else None
+
+
+def _stopper(dispatcher: Dispatcher, caught: list, signum: int):
+    def stop() -> None:
+        caught.append(signum)
+        dispatcher.stop()
+
+    return stop
+
+
+class _PipeReporter(Reporter):
+    """A child's rows and progress, sent to the parent as orjson messages."""
+
+    def __init__(self, connection) -> None:
+        self.connection = connection
+
+    def rows(self, rows: list) -> None:
+        self.connection.send_bytes(orjson.dumps({"rows": rows}))
+
+    def progress(self, unit: int, issued: int, in_flight: int, errors: int) -> None:
+        self.connection.send_bytes(orjson.dumps({"progress": [unit, issued, in_flight, errors]}))
+
+
+def _child(schedule: Schedule, target: Target, connection, cpu: int | None) -> None:
+    """Entry point of a `--processes` child: pin, report ready, take t0, replay, report."""
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    connection.send_bytes(orjson.dumps({"ready": True}))
+    t0_ns = orjson.loads(connection.recv_bytes())["t0_ns"]
+    caught = run_here(schedule, target, _PipeReporter(connection), t0_ns)
+    connection.send_bytes(orjson.dumps({"signal": caught}))
+    connection.close()
+
+
+def run_children(schedule: Schedule, target: Target, processes: int, sink: Reporter) -> int | None:
+    """Split the schedule over child processes, relay their rows into `sink`."""
+    cpus = sorted(os.sched_getaffinity(0))
+    pin = len(cpus) >= processes
+    context = multiprocessing.get_context("spawn")
+    children, connections = [], []
+    for number, part in enumerate(split(schedule, processes)):
+        ours, theirs = context.Pipe()
+        child = context.Process(
+            target=_child, args=(part, target, theirs, cpus[number] if pin else None), daemon=True
+        )
+        child.start()
+        theirs.close()
+        children.append(child)
+        connections.append(ours)
+    caught: list[int] = []
+    previous = {signum: signal.signal(signum, _forwarder(children, caught)) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for connection in connections:
+            connection.recv_bytes()
+        t0 = orjson.dumps({"t0_ns": time.perf_counter_ns() + START_DELAY_NS})
+        for connection in connections:
+            connection.send_bytes(t0)
+        _relay(connections, sink)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for child in children:
+            child.join(timeout=5)
+    return caught[0] if caught else None
+
+
+def _forwarder(children: list, caught: list):
+    def forward(signum, frame) -> None:
+        caught.append(signum)
+        for child in children:
+            if child.is_alive():
+                os.kill(child.pid, signal.SIGTERM)
+
+    return forward
+
+
+def _relay(connections: list, sink: Reporter) -> None:
+    """Read every child's messages until all have closed their pipe."""
+    progress = {id(connection): [0, 0, 0, 0] for connection in connections}
+    open_connections = list(connections)
+    while open_connections:
+        for connection in wait(open_connections, timeout=0.5):
+            try:
+                message = orjson.loads(connection.recv_bytes())
+            except (EOFError, OSError):
+                open_connections.remove(connection)
+                continue
+            if "rows" in message:
+                sink.rows(message["rows"])
+            elif "progress" in message:
+                progress[id(connection)] = message["progress"]
+                unit = min(values[0] for values in progress.values())
+                totals = [sum(values[k] for values in progress.values()) for k in (1, 2, 3)]
+                sink.progress(unit, *totals)
