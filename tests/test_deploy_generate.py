@@ -65,7 +65,7 @@ def test_partial_failure_exits_1_names_the_failed_function_and_keeps_it_in_mappi
 
     assert result.exit_code == 1
     failed = planned["service"][planned["proxy"] == broken_proxy].tolist()
-    assert f"failed: Service {failed[0]} (1 trace functions): failed: RevisionFailed" in result.output
+    assert f"Service {failed[0]} (1 trace functions) failed: RevisionFailed\n" in result.output
     assert f"Error: {len(failed)} Services failed" in result.output and "are NOT in load.json" in result.output
     mapping = read_mapping(workdir / "mapping.csv")
     assert len(mapping) == 3

@@ -46,10 +46,8 @@ def report_deploy(step, target: str, mapping_out: Path, output: Path) -> None:
     typer.echo(f"deployed to namespace {options.namespace} with run id {options.run_id} "
                f"(remove with `loadgen teardown -n {options.namespace} --run-id {options.run_id}`)")
     for failure in step.failures:
-        typer.echo(
-            f"failed: Service {failure.service} ({failure.functions} trace functions): {failure.status}: {failure.message}",
-            err=True,
-        )
+        detail = f" ({failure.message})" if failure.message and failure.message not in failure.status else ""
+        typer.echo(f"Service {failure.service} ({failure.functions} trace functions) {failure.status}{detail}", err=True)
     if step.failures:
         functions = sum(f.functions for f in step.failures)
         typer.echo(
