@@ -158,9 +158,8 @@ class Greeter:
         if function.fails or (self.error_rate and function.random() < self.error_rate):
             context.abort(grpc.StatusCode.UNKNOWN, FAILURE_DETAIL)
         service_us = function.service_time.draw_us(function.random())
-        if service_us > 0:
-            finished = threading.Event()
-            context.add_callback(finished.set)
+        finished = threading.Event()
+        if service_us > 0 and context.add_callback(finished.set):  # False: the call already ended
             finished.wait(service_us / 1e6)
         return helloworld_pb2.HelloReply(message=f"{function.reply_head}{service_us}")
 
