@@ -229,6 +229,7 @@ def busy_port():
         ("missing mapping", "missing.csv: file not found"),
         ("mapping without endpoint column", "missing column 'endpoint'"),
         ("proxy not in profile", "line 2, column 'proxy': 'other' is not a proxy of"),
+        ("every row failed", "every function failed to deploy"),
         ("profile not JSON", "profile.json: line 1, column 2: invalid JSON"),
         ("proxy without durations", "proxy 'fast': no duration percentiles"),
         ("sink and mapping", "exactly one of them"),
@@ -247,6 +248,8 @@ def test_bad_input_is_a_one_line_error_with_exit_code_2(case, expected, inputs, 
         args[0] = str(tmp_path / "m.csv")
     elif case == "proxy not in profile":
         args[0] = str(write_mapping(tmp_path / "m.csv", [("other", "other-1", "o.example.com", "ready")]))
+    elif case == "every row failed":
+        args[0] = str(write_mapping(tmp_path / "m.csv", [("fast", "fast-1", FAST, "failed: not ready")]))
     elif case == "profile not JSON":
         (tmp_path / "profile.json").write_text("{nope")
         args[2] = str(tmp_path / "profile.json")

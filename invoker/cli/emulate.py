@@ -30,7 +30,7 @@ def emulate(
         0.0, min=0.0, max=1.0, help="Fraction of calls that fail with status UNKNOWN, as a function error."
     ),
     fail_endpoint: list[str] = typer.Option(
-        [], "--fail-endpoint", help="Every call to this endpoint fails with status UNKNOWN (repeatable)."
+        [], "--fail-endpoint", metavar="<host>", help="Every call to this endpoint fails with status UNKNOWN (repeatable)."
     ),
 ) -> None:
     """Serve emulated proxy functions over gRPC (helloworld.Greeter/SayHello, plaintext HTTP/2).
