@@ -17,14 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 # bench/ holds scripts named like the packages (bench/invoker.py): import the packages instead.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-from invoker.results import COLUMNS  # noqa: E402
-from invoker.stats import ResultStats  # noqa: E402
 
 UNIT_US = 60_000_000
 UNITS = 22
@@ -32,6 +26,11 @@ ENDPOINTS = 250
 
 
 def write_results(path: Path, rows: int, seed: int, id_offset: int) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from invoker.results import COLUMNS
+
     rng = np.random.default_rng(seed)
     chunk = 500_000
     for start in range(0, rows, chunk):
@@ -76,6 +75,9 @@ def run_report(files: list[Path], out: Path) -> tuple[float, int]:
 
 def time_add(rows: int = 200_000) -> float:
     """µs per `ResultStats.add(row dict)`."""
+    from invoker.results import COLUMNS
+    from invoker.stats import ResultStats
+
     row = dict(zip(COLUMNS, (3, "measure", "e", "id", 0, 5, 5, 1000, 1005, "OK", "", 500)))
     stats = ResultStats()
     started = time.perf_counter()
@@ -89,14 +91,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=4_000_000)
     parser.add_argument("--keep", type=Path, help="Write the files here and keep them.")
+    parser.add_argument("--write-only", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.write_only:
+        for number in range(2):
+            write_results(args.write_only / f"worker{number + 1}.csv", args.rows // 2, seed=number,
+                          id_offset=number * args.rows)
+        return
+    # This process stays small (no numpy/pandas) while it starts the report: a child's peak RSS
+    # counts its parent's memory at fork time.
     with tempfile.TemporaryDirectory() as temporary:
         directory = args.keep or Path(temporary)
         directory.mkdir(parents=True, exist_ok=True)
-        files = [directory / "worker1.csv", directory / "worker2.csv"]
         started = time.perf_counter()
-        for number, path in enumerate(files):
-            write_results(path, args.rows // 2, seed=number, id_offset=number * args.rows)
+        subprocess.run([sys.executable, __file__, "--rows", str(args.rows), "--write-only", str(directory)], check=True)
+        files = [directory / "worker1.csv", directory / "worker2.csv"]
         size = sum(path.stat().st_size for path in files)
         print(f"wrote {args.rows:,} rows ({size / 1e6:,.0f} MB) in {time.perf_counter() - started:.1f} s")
         elapsed, rss = run_report(files, directory / "report")
