@@ -24,15 +24,22 @@ from invoker.schedule import Schedule, split
 START_DELAY_NS = 100_000_000  # from "all processes ready" to t0
 
 
-def run_here(schedule: Schedule, target: Target, reporter: Reporter, t0_ns: int | None = None) -> int | None:
-    """Run a dispatcher in this process on uvloop; the signal that stopped it, if any."""
+def run_here(
+    schedule: Schedule, target: Target, reporter: Reporter, t0_ns: int | None = None, caught: list | None = None
+) -> int | None:
+    """Run a dispatcher in this process on uvloop; the signal that stopped it, if any.
+
+    `caught` may already hold a signal that arrived while the process was starting.
+    """
     dispatcher = Dispatcher(schedule, target, reporter)
-    caught: list[int] = []
+    caught = [] if caught is None else caught
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, _stopper(dispatcher, caught, signum))
+        if caught:
+            dispatcher.stop()
         await dispatcher.run(t0_ns)
 
     uvloop.run(main())
@@ -64,10 +71,12 @@ def _child(schedule: Schedule, target: Target, connection, cpu: int | None) -> N
     """Entry point of a `--processes` child: pin, report ready, take t0, replay, report."""
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    early: list[int] = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda signum, frame: early.append(signum))
     connection.send_bytes(orjson.dumps({"ready": True}))
     t0_ns = orjson.loads(connection.recv_bytes())["t0_ns"]
-    caught = run_here(schedule, target, _PipeReporter(connection), t0_ns)
+    caught = run_here(schedule, target, _PipeReporter(connection), t0_ns, early)
     connection.send_bytes(orjson.dumps({"signal": caught}))
     connection.close()
 
@@ -95,12 +104,15 @@ def run_children(schedule: Schedule, target: Target, processes: int, sink: Repor
         t0 = orjson.dumps({"t0_ns": time.perf_counter_ns() + START_DELAY_NS})
         for connection in connections:
             connection.send_bytes(t0)
-        _relay(connections, sink)
+        caught += _relay(connections, sink)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         for child in children:
             child.join(timeout=5)
+    failed = [f"pid {child.pid} exit code {child.exitcode}" for child in children if child.exitcode != 0]
+    if failed:
+        raise RuntimeError(f"invoker replay worker process failed ({', '.join(failed)}); its rows so far are written")
     return caught[0] if caught else None
 
 
@@ -114,8 +126,9 @@ def _forwarder(children: list, caught: list):
     return forward
 
 
-def _relay(connections: list, sink: Reporter) -> None:
-    """Read every child's messages until all have closed their pipe."""
+def _relay(connections: list, sink: Reporter) -> list[int]:
+    """Read every child's messages until all have closed their pipe; the signals that stopped them."""
+    caught = []
     progress = {id(connection): [0, 0, 0, 0] for connection in connections}
     open_connections = list(connections)
     while open_connections:
@@ -132,3 +145,6 @@ def _relay(connections: list, sink: Reporter) -> None:
                 unit = min(values[0] for values in progress.values())
                 totals = [sum(values[k] for values in progress.values()) for k in (1, 2, 3)]
                 sink.progress(unit, *totals)
+            elif message.get("signal") is not None:
+                caught.append(message["signal"])
+    return caught
