@@ -215,6 +215,12 @@ def test_cli_serves_from_several_processes_on_one_port(inputs):
     assert len(pids) == 2
 
 
+def test_emulator_process_reports_why_the_emulator_did_not_start(tmp_path):
+    with pytest.raises(RuntimeError, match="exited with code 2: Error: .*missing.csv: file not found"):
+        with emulate.emulator_process(str(tmp_path / "missing.csv")):
+            pass
+
+
 @pytest.fixture
 def busy_port():
     with socket.socket() as listener:
