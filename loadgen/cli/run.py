@@ -8,6 +8,7 @@ warm-up) make a one-minute smoke test; `--deploy knative` with a longer `--durat
 `--warmup` is a real experiment.
 """
 
+import inspect
 import io
 from enum import Enum
 from pathlib import Path
@@ -59,7 +60,8 @@ def run(
         raise InputError(f"--ingress {ingress!r}: expected HOST:PORT")
     out.mkdir(parents=True, exist_ok=True)
     mapping, load, results = out / "mapping.csv", out / "load.json", out / "latency.csv"
-    generate_command.generate(
+    _call(
+        generate_command.generate,
         trace=trace, profile=profile, config=config, output=load, mapping_out=mapping,
         granularity=granularity, start=start, warmup=warmup, duration=duration, seed=seed,
         deploy=generate_command.DeployTarget(deploy.value), namespace=namespace,
@@ -78,7 +80,8 @@ def run(
     else:
         outcome = replay_to(Target(port=port, ingress=ingress, timeout=timeout))
     typer.echo(f"wrote {results}: {outcome.rows_written:,} calls")
-    report_command.report(
+    _call(
+        report_command.report,
         results=[results], load=load, mapping=mapping, warmup=warmup, duration=duration,
         granularity=report_command.Granularity(granularity.value), output_dir=out / "report",
         file_format=report_command.FileFormat("png"),
@@ -89,3 +92,14 @@ def run(
     if outcome.signal is not None:
         typer.echo("stopped early: the report covers the calls issued until then", err=True)
         raise typer.Exit(128 + outcome.signal)
+
+
+def _call(command, **given):
+    """Call another command's function with `given` and its CLI defaults for everything else,
+    so options added to that command later keep their defaults here."""
+    defaults = {
+        name: getattr(parameter.default, "default", parameter.default)
+        for name, parameter in inspect.signature(command).parameters.items()
+        if name not in given
+    }
+    return command(**defaults, **given)
