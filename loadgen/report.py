@@ -213,13 +213,25 @@ def build_summary(
     `function_profiles()`.
     """
     granularity = granularity or merged.granularity
+    notes = []
     if warmup_units is None:
         warmup_units = merged.last_warmup_unit + 1
+    elif warmup_units != merged.last_warmup_unit + 1 and merged.last_warmup_unit >= 0:
+        notes.append(
+            f"--warmup {warmup_units}, but the results tag units up to {merged.last_warmup_unit} as warm-up; "
+            f"the summary follows the results' phase column"
+        )
+    if function_profiles is not None:
+        unmapped = sorted(set(merged.per_function.calls) - set(function_profiles.index))
+        if unmapped:
+            notes.append(
+                f"{inputs.get('mapping')}: {len(unmapped)} endpoint(s) of the results are not in it "
+                f"(first: {unmapped[0]}); they have no proxy or slowdown"
+            )
     if measured_units is None:
         measured_units = max(max(merged.per_unit.calls, default=-1) + 1 - warmup_units, 0)
     units = warmup_units + measured_units
     calls_per_unit = None
-    notes = []
     if scheduled is not None:
         calls_per_unit = np.zeros(units, dtype=np.int64)
         known = min(units, scheduled.calls_per_unit.size)

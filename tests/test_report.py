@@ -200,3 +200,29 @@ def test_missing_columns_and_missing_file(tmp_path):
     result = run(tmp_path / "nothing.csv")
     assert result.exit_code == 2
     assert "nothing.csv: file not found" in result.output
+
+
+def test_endpoints_missing_from_the_mapping_and_a_contradicting_warmup_are_reported(tmp_path):
+    results = write_results(tmp_path / "latency.csv", results_rows(300))
+    mapping = tmp_path / "mapping.csv"
+    write_mapping(pd.DataFrame([
+        {"HashOwner": "o", "HashApp": "a", "HashFunction": "f", "Trigger": "http", "trace_memory_mb": 100,
+         "trace_duration_ms": 10, "proxy": "proxy-0", "proxy_memory_mib": 90, "proxy_duration_ms": 2.5,
+         "distance": 0.1, "service": ENDPOINTS[0].split(".")[0], "endpoint": "", "status": "planned"}
+    ], columns=MAPPING_COLUMNS), mapping)
+    out = tmp_path / "out"
+    result = run(results, "--mapping", mapping, "--warmup", "1", "--output-dir", out)
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert f"{mapping}: 5 endpoint(s) of the results are not in it" in " ".join(summary["warnings"])
+    assert "--warmup 1, but the results tag units up to 1 as warm-up" in " ".join(summary["warnings"])
+    matched = [f for f in summary["functions"] if f["proxy"] == "proxy-0"]
+    assert [f["endpoint"] for f in matched] == [ENDPOINTS[0]]
+
+
+def test_a_header_only_file_reports_zero_calls(tmp_path):
+    results = write_results(tmp_path / "latency.csv", [])
+    result = run(results, "--output-dir", tmp_path)
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["measured"]["calls"] == 0 and summary["units"] == [] and summary["functions"] == []
