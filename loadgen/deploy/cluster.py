@@ -27,6 +27,8 @@ PROXY = "loadgen.dev/proxy"
 FIELD_MANAGER = "loadgen"
 
 KNATIVE_GROUP, KNATIVE_VERSION, KNATIVE_PLURAL = "serving.knative.dev", "v1", "services"
+#: Seconds any single API request may take (connect + response), so a stuck server cannot hang us.
+REQUEST_TIMEOUT = 60
 
 
 def managed_selector(run_id: str | None = None) -> str:

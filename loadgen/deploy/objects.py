@@ -14,6 +14,7 @@ from loadgen.deploy.cluster import (
     FIELD_MANAGER,
     KNATIVE_GROUP,
     KNATIVE_VERSION,
+    REQUEST_TIMEOUT,
     api_errors,
     is_managed,
     managed_selector,
@@ -51,11 +52,14 @@ def apply_objects(api: client.ApiClient, objects: list[dict], namespace: str) ->
         what = f"applying {obj['kind']} {namespace}/{name}"
         with api_errors(api, what):
             resource = dynamic.resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
-            existing = dynamic.get(resource, namespace=namespace, field_selector=f"metadata.name={name}").items
-            if existing and not is_managed(existing[0].metadata.labels and dict(existing[0].metadata.labels)):
+            existing = dynamic.get(
+                resource, namespace=namespace, field_selector=f"metadata.name={name}", _request_timeout=REQUEST_TIMEOUT
+            ).to_dict()["items"]
+            if existing and not is_managed(existing[0]["metadata"].get("labels")):
                 raise InputError(f"{obj['kind']} {namespace}/{name} already exists and is not managed by loadgen")
             dynamic.server_side_apply(
-                resource, body=obj, namespace=namespace, field_manager=FIELD_MANAGER, force_conflicts=True
+                resource, body=obj, namespace=namespace, field_manager=FIELD_MANAGER, force_conflicts=True,
+                _request_timeout=REQUEST_TIMEOUT,
             )
 
 
@@ -78,12 +82,18 @@ def delete_managed(
             except ResourceNotFoundError:
                 continue
             scopes = namespaces if namespaces is not None else [None]
-            items = [i for ns in scopes for i in dynamic.get(resource, namespace=ns, label_selector=selector).items]
+            items = [
+                i for ns in scopes
+                for i in dynamic.get(resource, namespace=ns, label_selector=selector, _request_timeout=REQUEST_TIMEOUT).items
+            ]
         for item in items:
             ns, name = item.metadata.namespace, item.metadata.name
             with api_errors(api, f"deleting {kind} {ns}/{name}"):
                 try:
-                    dynamic.delete(resource, name=name, namespace=ns, body={"propagationPolicy": "Background"})
+                    dynamic.delete(
+                        resource, name=name, namespace=ns, body={"propagationPolicy": "Background"},
+                        _request_timeout=REQUEST_TIMEOUT,
+                    )
                 except client.exceptions.ApiException as e:
                     if e.status != 404:  # already gone: someone else deleted it meanwhile
                         raise

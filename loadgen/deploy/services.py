@@ -20,6 +20,7 @@ from loadgen.deploy.cluster import (
     KNATIVE_GROUP,
     KNATIVE_PLURAL,
     KNATIVE_VERSION,
+    REQUEST_TIMEOUT,
     RUN_ID,
     api_errors,
     is_managed,
@@ -47,7 +48,7 @@ def existing_services(api: client.ApiClient, namespace: str) -> dict[str, dict]:
     with api_errors(api, f"listing Knative Services in namespace {namespace}"):
         try:
             items = _custom(api).list_namespaced_custom_object(
-                KNATIVE_GROUP, KNATIVE_VERSION, namespace, KNATIVE_PLURAL
+                KNATIVE_GROUP, KNATIVE_VERSION, namespace, KNATIVE_PLURAL, _request_timeout=REQUEST_TIMEOUT
             )["items"]
         except ApiException as e:
             if e.status != 404:
@@ -81,6 +82,7 @@ def apply_services(api: client.ApiClient, services: list[dict], namespace: str, 
             custom.patch_namespaced_custom_object(
                 KNATIVE_GROUP, KNATIVE_VERSION, namespace, KNATIVE_PLURAL, name, service,
                 field_manager=FIELD_MANAGER, force=True, _content_type="application/apply-patch+yaml",
+                _request_timeout=REQUEST_TIMEOUT,
             )
         if advance:
             advance()
@@ -133,7 +135,8 @@ def wait_ready(
     with api_errors(api, f"watching Knative Services in namespace {namespace}"):
         while len(outcomes) < len(names) and time.monotonic() < deadline:
             listing = custom.list_namespaced_custom_object(
-                KNATIVE_GROUP, KNATIVE_VERSION, namespace, KNATIVE_PLURAL, label_selector=selector
+                KNATIVE_GROUP, KNATIVE_VERSION, namespace, KNATIVE_PLURAL, label_selector=selector,
+                _request_timeout=REQUEST_TIMEOUT,
             )
             for obj in listing["items"]:
                 observe(obj)
