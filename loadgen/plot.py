@@ -60,14 +60,14 @@ def plot_all(trace: Trace, profiles: pd.DataFrame, mapping: pd.DataFrame, percen
     return written
 
 
-def _histogram(axes, values: np.ndarray, color: str) -> np.ndarray:
+def _histogram(axes, values: np.ndarray, color: str, what: str) -> np.ndarray:
     """Draw a log-decade histogram; return its edges."""
     edges = log_decade_edges(values)
     counts, _ = np.histogram(values, bins=edges)
     axes.bar(edges[:-1], counts, width=np.diff(edges), align="edge", color=color, edgecolor="white", linewidth=0.5)
     axes.set_xscale("log")
     axes.set_xlim(edges[0], edges[-1])
-    axes.set_ylabel("functions per bin")
+    axes.set_ylabel(f"{what} per bin")
     return edges
 
 
@@ -76,7 +76,7 @@ def _proxy_histogram(profiles: pd.DataFrame, metric: str, percentile: int, out_d
     raw = profiles[column(metric, percentile)].to_numpy(dtype=float)
     values = _clamped(raw)
     if values.size:
-        _histogram(axes, values, PROXY_COLOR)
+        _histogram(axes, values, PROXY_COLOR, "proxies")
     axes.set_xlabel(f"proxy {METRIC_LABELS[metric]} at p{percentile} ({PROXY_UNITS[metric]}, log scale)")
     axes.set_title(
         f"Proxy functions: {METRIC_LABELS[metric]} at p{percentile} "
@@ -89,7 +89,7 @@ def _trace_histogram(trace: Trace, profiles: pd.DataFrame, metric: str, percenti
                      out_dir: Path, file_format: str) -> Path:
     figure, axes = figures.new_figure()
     values = _clamped(trace_values(trace, metric, percentile))
-    edges = _histogram(axes, values, TRACE_COLOR)
+    edges = _histogram(axes, values, TRACE_COLOR, "trace functions")
     proxies, _ = np.histogram(_clamped(profiles[column(metric, percentile)]), bins=edges)
     counts, _ = np.histogram(values, bins=edges)
     covered = np.flatnonzero(proxies)
