@@ -1,6 +1,7 @@
 """invoker emulate: a real gRPC server on 127.0.0.1, called by real grpc clients."""
 
 import json
+import os
 import signal
 import socket
 import statistics
@@ -211,8 +212,11 @@ def test_cli_announces_the_port_and_stops_cleanly_on_sigint(inputs, tmp_path):
 def test_cli_serves_from_several_processes_on_one_port(inputs):
     mapping, profile = inputs
     with emulate.emulator_process(str(mapping), "--profile", str(profile), "--processes", "2") as port:
-        pids = {call(port, FAST).split("(pid ")[1].split(")")[0] for _ in range(40)}
+        pids = {int(call(port, FAST).split("(pid ")[1].split(")")[0]) for _ in range(40)}
     assert len(pids) == 2
+    for pid in pids:  # SIGTERM stopped the workers too
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
 
 
 def test_emulator_process_reports_why_the_emulator_did_not_start(tmp_path):
