@@ -3,12 +3,6 @@ way of saving (`FORMATS`), so every figure of the toolkit reads alike."""
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
-
 FORMATS = ("png", "svg", "pdf")
 DPI = 150
 STYLE = {
@@ -21,8 +15,20 @@ STYLE = {
 }
 
 
+def _pyplot():
+    """matplotlib's pyplot on the headless Agg backend, imported on first use: it costs half a
+    second, which every `loadgen` command would otherwise pay at start-up."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def new_figure(width: float = 7.0, height: float = 4.5):
     """A figure and its axes in the toolkit's style."""
+    plt = _pyplot()
     plt.rcParams.update(STYLE)
     return plt.subplots(figsize=(width, height), layout="constrained")
 
@@ -32,5 +38,5 @@ def save(figure, out_dir: Path, name: str, file_format: str) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{name}.{file_format}"
     figure.savefig(path, format=file_format, dpi=DPI)
-    plt.close(figure)
+    _pyplot().close(figure)
     return path
