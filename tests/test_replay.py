@@ -100,6 +100,16 @@ def test_refused_failing_and_hanging_endpoints_give_error_rows_and_the_timeout_i
     assert len(dead) == 9 and set(dead.status) == {"UNAVAILABLE"}
 
 
+def test_connection_per_call_still_gives_one_row_per_call(emulator, tmp_path):
+    load = write_load(tmp_path / "load.json", [even_calls([FAST, FAST2], 12)])
+    result = CliRunner().invoke(app, ["replay", str(load), "--granularity", "second", "--warmup", "0", "--duration", "1",
+                                      "--ingress", f"127.0.0.1:{emulator.port}", "--connection-per-call", "--quiet",
+                                      "--output", str(tmp_path / "out.csv")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = read(tmp_path / "out.csv")
+    assert len(rows) == 12 and (rows.status == "OK").all()
+
+
 def test_shards_partition_the_load_by_function(emulator, tmp_path):
     endpoints = [FAST, FAST2, LOCAL, BROKEN]
     units = [even_calls(endpoints, 20), even_calls(endpoints[::-1], 12)]

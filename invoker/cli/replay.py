@@ -29,7 +29,9 @@ def replay(
     vswarm_lat: Path = typer.Option(None, help="Also write the old one-latency-per-line µs file (measured, OK calls)."),
     shard: str = typer.Option(None, help="I/N: replay only every N-th function, starting with the I-th (1-based)."),
     processes: int = typer.Option(1, min=1, help="Local processes to split the calls over (one core each)."),
-    connection_per_call: bool = typer.Option(False, help="Open a new connection for every call (old invoker)."),
+    connection_per_call: bool = typer.Option(
+        False, "--connection-per-call", help="Open a new connection for every call (like the old invoker)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar and no summary."),
 ) -> None:
     """Replay load.json open-loop over gRPC, writing one CSV row per issued call."""
