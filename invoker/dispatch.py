@@ -140,17 +140,18 @@ class Dispatcher:
         due = self.schedule.due_us
         total = len(due)
         position = 0
+        next_due = int(due[0]) if total else 0
         t0 = self._t0_ns
         while position < total and not self.stopped:
             now_us = (time.perf_counter_ns() - t0) // 1000
-            end = int(np.searchsorted(due, now_us, side="right"))
-            if end > position:
-                end = min(end, position + MAX_BATCH)
+            if now_us >= next_due:
+                end = min(int(np.searchsorted(due, now_us, side="right")), position + MAX_BATCH)
                 self._fire(position, end)
                 position = end
+                next_due = int(due[position]) if position < total else 0
                 await asyncio.sleep(0)
                 continue
-            wait_us = int(due[position]) - now_us
+            wait_us = next_due - now_us
             if (wait_us >= SLACK_US or len(self._rows) >= BACKLOG_ROWS) and self._bookkeeping():
                 continue
             if wait_us > 2 * TIMER_MARGIN_US:
