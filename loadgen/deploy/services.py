@@ -97,17 +97,22 @@ def settled(obj: dict) -> Outcome | None:
     status = obj.get("status") or {}
     if status.get("observedGeneration") != obj["metadata"].get("generation"):
         return None
-    ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
-    if ready is None or ready.get("status") not in ("True", "False"):
+    ready = _ready_condition(obj)
+    if ready.get("status") not in ("True", "False"):
         return None
     if ready["status"] == "True":
-        return Outcome(READY, urlparse(status.get("url") or "").hostname or "")
+        host = urlparse(status.get("url") or "").hostname
+        return Outcome(READY, host) if host else Outcome("failed: NoURL", "", "Ready but status.url has no host")
     reason = ready.get("reason") or "NotReady"
     return Outcome(f"failed: {reason}", "", ready.get("message") or reason)
 
 
+def _ready_condition(obj: dict) -> dict:
+    return next((c for c in (obj.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"), {})
+
+
 def _progress_message(obj: dict) -> str:
-    ready = next((c for c in (obj.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"), {})
+    ready = _ready_condition(obj)
     return ready.get("message") or ready.get("reason") or "no Ready condition yet"
 
 
