@@ -54,8 +54,8 @@ def run(
     from invoker.emulate import emulator_process
     from invoker.replay import ReplayOptions, replay
 
-    if deploy is RunTarget.local and (ingress or kubeconfig or context or yaml_dir or ready_timeout is not None):
-        raise InputError("--ingress, --kubeconfig, --context, --yaml-dir, --ready-timeout: only with --deploy knative")
+    if deploy is RunTarget.local and (ingress or kubeconfig or context or yaml_dir or ready_timeout is not None or port != 80):
+        raise InputError("--ingress, --port, --kubeconfig, --context, --yaml-dir, --ready-timeout: only with --deploy knative")
     if ingress is not None and ":" not in ingress:
         raise InputError(f"--ingress {ingress!r}: expected HOST:PORT")
     out.mkdir(parents=True, exist_ok=True)
