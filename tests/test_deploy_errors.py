@@ -43,7 +43,7 @@ def test_no_reachable_api_server(tmp_path, kubeconfig, recipes):
     document["clusters"][0]["cluster"]["server"] = f"https://127.0.0.1:{closed_port()}"
     dead = tmp_path / "kubeconfig"
     dead.write_text(yaml.safe_dump(document))
-    with pytest.raises(InputError, match=r"^cannot reach the Kubernetes API server at https://127.0.0.1:\d+ while listing"):
+    with pytest.raises(InputError, match=r"^cannot reach the Kubernetes API server at https://127.0.0.1:\d+ while reading namespace"):
         deploy_knative(TARGETS, *recipes, KnativeOptions(kubeconfig=str(dead)))
 
 
@@ -60,3 +60,8 @@ def test_unknown_context(kubeconfig, recipes):
 def test_manifest_missing_from_yaml_dir_fails_before_touching_the_cluster(tmp_path, recipes):
     with pytest.raises(InputError, match=r"^profile auth-go: yaml: manifest ./yamls/auth/kn-auth-go.yaml not found under --yaml-dir"):
         deploy_knative(TARGETS, *recipes, KnativeOptions(kubeconfig=str(tmp_path / "unused"), yaml_dir=tmp_path))
+
+
+def test_missing_namespace(kubeconfig, recipes):
+    with pytest.raises(InputError, match=r"^namespace no-such-ns does not exist: create it or choose another --namespace"):
+        deploy_knative(TARGETS, *recipes, KnativeOptions(kubeconfig=kubeconfig, namespace="no-such-ns"))

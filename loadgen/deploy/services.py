@@ -44,7 +44,14 @@ def _custom(api: client.ApiClient) -> client.CustomObjectsApi:
 
 
 def existing_services(api: client.ApiClient, namespace: str) -> dict[str, dict]:
-    """Labels of every Knative Service in `namespace`; a clear error if Knative is missing."""
+    """Labels of every Knative Service in `namespace`; a clear error if Knative or the namespace is missing."""
+    with api_errors(api, f"reading namespace {namespace}"):
+        try:
+            client.CoreV1Api(api).read_namespace(namespace, _request_timeout=REQUEST_TIMEOUT)
+        except ApiException as e:
+            if e.status != 404:
+                raise
+            raise InputError(f"namespace {namespace} does not exist: create it or choose another --namespace") from None
     with api_errors(api, f"listing Knative Services in namespace {namespace}"):
         try:
             items = _custom(api).list_namespaced_custom_object(
