@@ -46,6 +46,7 @@ PROGRESS_EVERY_NS = 200_000_000
 STOP_GRACE_S = 2.0          # after a stop request, how long in-flight calls may still finish
 CONNECT_WAIT_S = 2.0        # how long to wait for channels to settle before t0
 
+_NEVER = 1 << 62
 _STATUS_NAMES = {code.value[0]: code.name for code in grpc.StatusCode}
 _HAS_PORT = re.compile(r".*:\d+")
 
@@ -95,6 +96,8 @@ class Dispatcher:
         self._in_flight: dict = {}
         self._next_progress_ns = 0
         self._t0_ns = 0
+        self._position = 0
+        self._next_due_ns = _NEVER
         self._t0_wall_ns = 0
         used = np.unique(schedule.endpoint_index).tolist()
         self._requests = {index: protocol.RequestBuilder() for index in used}
@@ -140,27 +143,39 @@ class Dispatcher:
                 wait.cancel()
 
     async def _dispatch(self) -> None:
-        due = self.schedule.due_us
-        total = len(due)
-        position = 0
-        next_due = int(due[0]) if total else 0
-        t0 = self._t0_ns
-        while position < total and not self.stopped:
-            now_us = (time.perf_counter_ns() - t0) // 1000
-            if now_us >= next_due:
-                end = min(int(np.searchsorted(due, now_us, side="right")), position + MAX_BATCH)
-                self._fire(position, end)
-                position = end
-                next_due = int(due[position]) if position < total else 0
+        total = len(self.schedule)
+        self._next_due_ns = self._t0_ns + int(self.schedule.due_us[0]) * 1000 if total else 0
+        while self._position < total and not self.stopped:
+            now_ns = time.perf_counter_ns()
+            if self._fire_due(now_ns):
                 await asyncio.sleep(SPIN_DELAY_S)
                 continue
-            wait_us = next_due - now_us
+            wait_us = (self._next_due_ns - now_ns) // 1000
             if (wait_us >= SLACK_US or len(self._rows) >= BACKLOG_ROWS) and self._bookkeeping():
                 continue
             if wait_us > 2 * TIMER_MARGIN_US:
                 await asyncio.sleep(min((wait_us - TIMER_MARGIN_US) / 1e6, MAX_SLEEP_S))
             else:
                 await asyncio.sleep(SPIN_DELAY_S)
+
+    def _fire_due(self, now_ns: int) -> bool:
+        """Fire the calls due by `now_ns` (at most MAX_BATCH); False if none was due.
+
+        Called by the dispatcher and after every completion, so a long run of completion
+        callbacks does not hold back a due call until the dispatcher's next turn.
+        """
+        if now_ns < self._next_due_ns or self.stopped:
+            return False
+        due = self.schedule.due_us
+        start = self._position
+        if start >= len(due):
+            return False
+        now_us = (now_ns - self._t0_ns) // 1000
+        end = min(int(np.searchsorted(due, now_us, side="right")), start + MAX_BATCH)
+        self._fire(start, end)
+        self._position = end
+        self._next_due_ns = self._t0_ns + int(due[end]) * 1000 if end < len(due) else _NEVER
+        return True
 
     def _fire(self, start: int, end: int) -> None:
         schedule = self.schedule
@@ -203,6 +218,8 @@ class Dispatcher:
         channel = info[5]
         if channel is not None:
             asyncio.ensure_future(channel.close())
+        if end_ns >= self._next_due_ns:
+            self._fire_due(time.perf_counter_ns())
 
     def _row(self, info: tuple, end_ns: int, status: str, error: str, service_us) -> None:
         unit, endpoint, due, invocation_id, sent_ns, _ = info
