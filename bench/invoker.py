@@ -7,8 +7,8 @@ pinned to the last CPU; `invoker emulate --sink` is a Python server and too slow
 invoker against. For each rate and process count it writes an equidistant load.json (one warm-up
 second, then `--seconds` measured seconds, 10 endpoints) and runs the real `invoker replay` CLI,
 pinned to the first CPU (with `--processes N` each child pins itself), then reads its results CSV.
-In the same run it measures a raw grpc.aio closed loop (128 concurrent calls on one channel,
-pinned like the invoker) as the ceiling of one Python process.
+In the same run it measures a raw grpc.aio closed loop (128 concurrent calls on one channel with
+the invoker's channel options, pinned like the invoker) as the ceiling of one Python process.
 
 Printed per configuration (medians over `--repeat` runs, each run in brackets):
 achieved rate (measured calls / time from the first measured due time to the last send), the
@@ -102,8 +102,9 @@ async def closed_loop(port: int) -> float:
     import uvloop  # noqa: F401 - the caller runs this on uvloop
 
     from invoker import protocol
+    from invoker.dispatch import CHANNEL_OPTIONS
 
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=CHANNEL_OPTIONS) as channel:
         say_hello = protocol.say_hello(channel)
         requests = protocol.RequestBuilder()
         metadata = protocol.endpoint_metadata("fn-0.bench.local")
