@@ -3,8 +3,9 @@
 Design (measured in `bench/invoker.py`, reasons in ../shared/docs/invoker-performance.md):
 - One dispatcher coroutine walks the sorted due times. It sleeps on the event loop's timer
   until ~1 ms before the next call (timers are only ms-accurate), then spins on zero-delay
-  timers and fires every call that is due in one batch. A call is sent when due whatever is still
-  outstanding; when behind, calls go out at once and the lag is recorded.
+  timers and fires every call that is due in one batch; every completion callback also fires
+  what has become due. A call is sent when due whatever is still outstanding; when behind,
+  calls go out at once and the lag is recorded.
 - One channel per endpoint, reused. A call is started directly on grpc.aio's Cython channel
   (`_RawStarter`: the public multicallable adds ~30 µs of Python per call, a quarter of the
   total) with a request built by `invoker.protocol`; its completion is a done-callback on the
@@ -23,7 +24,6 @@ import re
 import time
 from dataclasses import dataclass
 from functools import partial
-from typing import Callable
 
 import grpc
 import numpy as np
@@ -208,8 +208,10 @@ class Dispatcher:
         end_ns = time.perf_counter_ns()
         info = self._in_flight.pop(call)
         status, error, service_us = STATUS_OK, "", ""
-        if task.cancelled() or task.exception() is not None:
-            status, error = "CANCELLED", "invoker: call task ended without a status"
+        if task.cancelled():
+            status, error = "CANCELLED", "invoker: call task cancelled"
+        elif task.exception() is not None:
+            status, error = "INTERNAL", f"invoker: {task.exception()!r}"
         elif call.is_ok():
             service_us = protocol.service_us(task.result() or b"")
             if service_us is None:
