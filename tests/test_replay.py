@@ -161,21 +161,22 @@ def test_lag_stays_bounded_at_a_modest_rate(tmp_path):
 
 
 @pytest.mark.parametrize("processes", [1, 2])
-def test_sigint_mid_run_stops_issuing_and_leaves_a_complete_csv(processes, tmp_path):
+def test_sigint_mid_run_stops_issuing_and_leaves_a_complete_csv(processes, emulator, tmp_path):
     units = [even_calls([FAST, SLOW], 20)] * 10
     load = write_load(tmp_path / "load.json", units)
     output = tmp_path / "out.csv"
-    with emulate.emulator_process("--sink") as port:
-        command = [sys.executable, "-c", "from invoker.cli import main; main()", "replay", str(load), "--quiet",
-                   "--granularity", "second", "--warmup", "0", "--duration", "10", "--ingress", f"127.0.0.1:{port}",
-                   "--output", str(output), "--processes", str(processes)]  # fmt: skip
-        process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and (not output.exists() or output.read_text().count("\n") < 10):
-            time.sleep(0.05)  # replies are coming in (children may take a while to start)
-        time.sleep(1.0)
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=20)
+    command = [sys.executable, "-c", "from invoker.cli import main; main()", "replay", str(load), "--quiet",
+               "--granularity", "second", "--warmup", "0", "--duration", "10", "--ingress", f"127.0.0.1:{emulator.port}",
+               "--output", str(output), "--processes", str(processes)]  # fmt: skip
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (not output.exists() or output.read_text().count("\n") < 10):
+        time.sleep(0.05)  # replies are coming in (children may take a while to start)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    stopped = time.monotonic()
+    _, stderr = process.communicate(timeout=20)
+    assert time.monotonic() - stopped < 8  # 2 s for calls in flight, then cancelled
     assert process.returncode == 128 + signal.SIGINT, stderr
     assert "stopped by SIGINT" in stderr
     rows = read(output)
@@ -184,6 +185,8 @@ def test_sigint_mid_run_stops_issuing_and_leaves_a_complete_csv(processes, tmp_p
     everything = sorted(u * 1_000_000 + t for u, calls in enumerate(units) for t, _ in calls)
     assert sorted(rows.scheduled_us) == everything[:issued]  # every call up to the stop, none after
     assert rows.invocation_id.is_unique
+    assert set(rows[rows.endpoint == FAST].status) == {"OK"}
+    assert set(rows[rows.endpoint == SLOW].status) == {"CANCELLED"}  # 5 s calls still in flight
 
 
 def test_a_full_disk_leaves_a_readable_csv_and_exits_non_zero(emulator, tmp_path):
