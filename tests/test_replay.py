@@ -232,3 +232,19 @@ def test_malformed_load_json_is_a_one_line_error(content, expected, tmp_path):
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and str(load) in lines[0] and expected in lines[0]
+
+
+@pytest.mark.parametrize(
+    "option, expected",
+    [
+        (["--shard", "0/2"], "--shard '0/2': expected 1 ≤ I ≤ N"),
+        (["--shard", "half"], "--shard 'half': expected I/N, e.g. 1/4"),
+        (["--ingress", "nohost"], "--ingress 'nohost': expected HOST:PORT"),
+        (["--timeout", "0"], "--timeout 0.0: expected a positive number of seconds"),
+    ],
+)
+def test_bad_options_are_one_line_errors(option, expected, tmp_path):
+    load = write_load(tmp_path / "load.json", [even_calls([FAST], 2)])
+    result = CliRunner().invoke(app, ["replay", str(load), "--output", str(tmp_path / "o.csv"), *option])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [f"Error: {expected}"]
