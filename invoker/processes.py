@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import signal
 import time
+from dataclasses import dataclass
 from multiprocessing.connection import wait
 
 import orjson
@@ -24,10 +25,19 @@ from invoker.schedule import Schedule, split
 START_DELAY_NS = 100_000_000  # from "all processes ready" to t0
 
 
+@dataclass(frozen=True)
+class RunResult:
+    """How the dispatchers' run went: the signal that stopped it, if any, and the longest mean
+    event-loop turn of any process (`Dispatcher.loop_turn_us`)."""
+
+    signal: int | None
+    loop_turn_us: float
+
+
 def run_here(
     schedule: Schedule, target: Target, reporter: Reporter, t0_ns: int | None = None, caught: list | None = None
-) -> int | None:
-    """Run a dispatcher in this process on uvloop; the signal that stopped it, if any.
+) -> RunResult:
+    """Run a dispatcher in this process on uvloop.
 
     `caught` may already hold a signal that arrived while the process was starting.
     """
@@ -43,7 +53,7 @@ def run_here(
         await dispatcher.run(t0_ns)
 
     uvloop.run(main())
-    return caught[0] if caught else None
+    return RunResult(caught[0] if caught else None, dispatcher.loop_turn_us)
 
 
 def _stopper(dispatcher: Dispatcher, caught: list, signum: int):
@@ -76,12 +86,12 @@ def _child(schedule: Schedule, target: Target, connection, cpu: int | None) -> N
         signal.signal(signum, lambda signum, frame: early.append(signum))
     connection.send_bytes(orjson.dumps({"ready": True}))
     t0_ns = orjson.loads(connection.recv_bytes())["t0_ns"]
-    caught = run_here(schedule, target, _PipeReporter(connection), t0_ns, early)
-    connection.send_bytes(orjson.dumps({"signal": caught}))
+    result = run_here(schedule, target, _PipeReporter(connection), t0_ns, early)
+    connection.send_bytes(orjson.dumps({"signal": result.signal, "loop_turn_us": result.loop_turn_us}))
     connection.close()
 
 
-def run_children(schedule: Schedule, target: Target, processes: int, sink: Reporter) -> int | None:
+def run_children(schedule: Schedule, target: Target, processes: int, sink: Reporter) -> RunResult:
     """Split the schedule over child processes, relay their rows into `sink`."""
     cpus = sorted(os.sched_getaffinity(0))
     pin = len(cpus) >= processes
@@ -104,7 +114,8 @@ def run_children(schedule: Schedule, target: Target, processes: int, sink: Repor
         t0 = orjson.dumps({"t0_ns": time.perf_counter_ns() + START_DELAY_NS})
         for connection in connections:
             connection.send_bytes(t0)
-        caught += _relay(connections, sink)
+        signals, loop_turn_us = _relay(connections, sink)
+        caught += signals
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -113,7 +124,7 @@ def run_children(schedule: Schedule, target: Target, processes: int, sink: Repor
     failed = [f"pid {child.pid} exit code {child.exitcode}" for child in children if child.exitcode != 0]
     if failed:
         raise RuntimeError(f"invoker replay worker process failed ({', '.join(failed)}); its rows so far are written")
-    return caught[0] if caught else None
+    return RunResult(caught[0] if caught else None, loop_turn_us)
 
 
 def _forwarder(children: list, caught: list):
@@ -126,9 +137,10 @@ def _forwarder(children: list, caught: list):
     return forward
 
 
-def _relay(connections: list, sink: Reporter) -> list[int]:
-    """Read every child's messages until all have closed their pipe; the signals that stopped them."""
-    caught = []
+def _relay(connections: list, sink: Reporter) -> tuple[list[int], float]:
+    """Read every child's messages until all have closed their pipe; the signals that stopped
+    them and their longest mean loop turn."""
+    caught, loop_turn_us = [], 0.0
     progress = {id(connection): [0, 0, 0, 0] for connection in connections}
     open_connections = list(connections)
     while open_connections:
@@ -145,6 +157,8 @@ def _relay(connections: list, sink: Reporter) -> list[int]:
                 unit = min(values[0] for values in progress.values())
                 totals = [sum(values[k] for values in progress.values()) for k in (1, 2, 3)]
                 sink.progress(unit, *totals)
-            elif message.get("signal") is not None:
-                caught.append(message["signal"])
-    return caught
+            elif "loop_turn_us" in message:
+                loop_turn_us = max(loop_turn_us, message["loop_turn_us"])
+                if message["signal"] is not None:
+                    caught.append(message["signal"])
+    return caught, loop_turn_us

@@ -12,7 +12,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import TextColumn
 
-from invoker.dispatch import Reporter, Target
+from invoker.dispatch import SATURATED_TURN_US, Reporter, Target
 from invoker.loadfile import read_load
 from invoker.results import COLUMNS, ResultsWriter
 from invoker.processes import run_children, run_here
@@ -41,12 +41,14 @@ class ReplayOptions:
 
 @dataclass
 class ReplayOutcome:
-    """What a replay did: the measured-phase summary, rows written, and why it stopped early."""
+    """What a replay did: the measured-phase summary, rows written, why it stopped early, and
+    the longest mean event-loop turn of its processes (`Dispatcher.loop_turn_us`)."""
 
     summary: dict
     rows_written: int
     signal: int | None = None
     write_error: str | None = None
+    loop_turn_us: float = 0.0
 
 
 def load_schedule(options: ReplayOptions, console: Console) -> Schedule:
@@ -82,16 +84,17 @@ def replay(options: ReplayOptions, console: Console | None = None) -> ReplayOutc
             task = bar.add_task("units", total=schedule.units, issued=0, in_flight=0, errors=0)
             sink = _FileReporter(writer, stats, bar, task)
             if options.processes <= 1:
-                caught = run_here(schedule, options.target, sink)
+                result = run_here(schedule, options.target, sink)
             else:
-                caught = run_children(schedule, options.target, options.processes, sink)
+                result = run_children(schedule, options.target, options.processes, sink)
     finally:
         writer.close()
     outcome = ReplayOutcome(
         summary=stats.summary(scheduled_calls=schedule.measured_calls, measured_seconds=schedule.measured_seconds),
         rows_written=writer.rows_written,
-        signal=caught,
+        signal=result.signal,
         write_error=writer.error,
+        loop_turn_us=result.loop_turn_us,
     )
     if not options.quiet:
         render_summary(outcome.summary, console)
@@ -103,10 +106,21 @@ def replay(options: ReplayOptions, console: Console | None = None) -> ReplayOutc
             "spread the load (--processes, --shard on more workers) and read latency_from_schedule_us",
             soft_wrap=True,
         )
+    if result.loop_turn_us > SATURATED_TURN_US:
+        console.print(
+            f"[yellow]event loop saturated (mean turn {result.loop_turn_us:,.0f} µs): calls left on time but "
+            "replies were handled late, so latency_us includes the invoker's own delay; spread the load "
+            "(--processes, --shard on more workers)",
+            soft_wrap=True,
+        )
     if writer.error:
         console.print(f"[red]{writer.error}; {writer.rows_lost:,} rows could not be written", soft_wrap=True)
-    if caught is not None:
-        console.print(f"[red]stopped by {signal.Signals(caught).name}: every issued call is in the results, the rest were not sent", soft_wrap=True)
+    if result.signal is not None:
+        console.print(
+            f"[red]stopped by {signal.Signals(result.signal).name}: every issued call is in the results, "
+            "the rest were not sent",
+            soft_wrap=True,
+        )
     return outcome
 
 
