@@ -24,6 +24,7 @@ import re
 import time
 from dataclasses import dataclass
 from functools import partial
+from typing import Callable
 
 import grpc
 import numpy as np
@@ -117,10 +118,14 @@ class Dispatcher:
         """Stop issuing (Ctrl-C, SIGTERM); calls already sent still get their rows."""
         self.stopped = True
 
-    async def run(self, t0_ns: int | None = None) -> None:
-        """Connect, fire the whole schedule from t0 (a `perf_counter_ns()` instant, default now),
-        then wait for the last replies."""
+    async def run(self, start: Callable[[], int] | None = None) -> None:
+        """Connect, fire the whole schedule from t0, then wait for the last replies.
+
+        t0 is now, or the `perf_counter_ns()` instant that `start()` returns once connected
+        (how `--processes` children agree on one t0).
+        """
         await self._connect()
+        t0_ns = start() if start is not None else None
         gc.collect()
         gc.freeze()
         gc.disable()

@@ -15,6 +15,7 @@ import signal
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import wait
+from typing import Callable
 
 import orjson
 import uvloop
@@ -35,9 +36,13 @@ class RunResult:
 
 
 def run_here(
-    schedule: Schedule, target: Target, reporter: Reporter, t0_ns: int | None = None, caught: list | None = None
+    schedule: Schedule,
+    target: Target,
+    reporter: Reporter,
+    start: Callable[[], int] | None = None,
+    caught: list | None = None,
 ) -> RunResult:
-    """Run a dispatcher in this process on uvloop.
+    """Run a dispatcher in this process on uvloop (`start`: see `Dispatcher.run`).
 
     `caught` may already hold a signal that arrived while the process was starting.
     """
@@ -50,7 +55,7 @@ def run_here(
             loop.add_signal_handler(signum, _stopper(dispatcher, caught, signum))
         if caught:
             dispatcher.stop()
-        await dispatcher.run(t0_ns)
+        await dispatcher.run(start)
 
     uvloop.run(main())
     return RunResult(caught[0] if caught else None, dispatcher.loop_turn_us)
@@ -78,15 +83,18 @@ class _PipeReporter(Reporter):
 
 
 def _child(schedule: Schedule, target: Target, connection, cpu: int | None) -> None:
-    """Entry point of a `--processes` child: pin, report ready, take t0, replay, report."""
+    """Entry point of a `--processes` child: pin, connect, report ready, take t0, replay, report."""
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})
     early: list[int] = []
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda signum, frame: early.append(signum))
-    connection.send_bytes(orjson.dumps({"ready": True}))
-    t0_ns = orjson.loads(connection.recv_bytes())["t0_ns"]
-    result = run_here(schedule, target, _PipeReporter(connection), t0_ns, early)
+
+    def start() -> int:
+        connection.send_bytes(orjson.dumps({"ready": True}))
+        return orjson.loads(connection.recv_bytes())["t0_ns"]
+
+    result = run_here(schedule, target, _PipeReporter(connection), start, early)
     connection.send_bytes(orjson.dumps({"signal": result.signal, "loop_turn_us": result.loop_turn_us}))
     connection.close()
 
