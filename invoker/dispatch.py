@@ -43,7 +43,7 @@ MAX_SLEEP_S = 0.05          # longest timer sleep, so a stop request is seen qui
 # starved gRPC's completions (latency grew to seconds at 5k calls/s), a 0 ms timer does not
 # (p50 latency 0.7 ms, send lag p99 0.5 ms at 5k calls/s on the same machine).
 SPIN_DELAY_S = 1e-6
-SATURATED_TURN_US = 200     # mean spinning loop turn above which the loop is saturated (bench: ~100 µs
+SATURATED_TURN_US = 250     # mean spinning loop turn above which the loop is saturated (bench: ~100 µs
                             # when keeping up at 5k calls/s, 250-450 µs when replies pile up)
 MIN_SPINS = 1000            # fewer turns say nothing about saturation (a light load)
 PROGRESS_EVERY_NS = 200_000_000
