@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from loadgen.errors import InputError
+from loadgen.units import UNIT_US
 
 if TYPE_CHECKING:  # reading needs pandas; `--processes` children only need the schedule
     from invoker.loadfile import Load
 
-UNIT_US = {"minute": 60_000_000, "second": 1_000_000}
 
 
 @dataclass(frozen=True)

@@ -21,13 +21,17 @@ Deploy = Callable[[pd.DataFrame], pd.DataFrame]
 """Takes the mapping table, returns it with `endpoint` and `status` filled for every row."""
 
 
-def placeholder_deploy(namespace: str = naming.DEFAULT_NAMESPACE, domain: str = naming.DEFAULT_DOMAIN) -> Deploy:
-    """Deploy nothing: give each function the endpoint its Service would have, status `planned`."""
+def placeholder_deploy(
+    namespace: str = naming.DEFAULT_NAMESPACE, domain: str = naming.DEFAULT_DOMAIN, status: str = PLANNED
+) -> Deploy:
+    """Deploy nothing on a cluster: give each function the endpoint its Service would have,
+    `<service>.<namespace>.<domain>`, with `status` (`planned`; `ready` when the local
+    emulator serves these hosts)."""
 
     def deploy(mapping: pd.DataFrame) -> pd.DataFrame:
         return mapping.assign(
             endpoint=[naming.placeholder_endpoint(service, namespace, domain) for service in mapping["service"]],
-            status=PLANNED,
+            status=status,
         )
 
     return deploy

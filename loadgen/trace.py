@@ -36,8 +36,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from loadgen.csvfile import count_matrix, line_of, number_column, read_csv, require_columns, text_column
+from loadgen.csvfile import (
+    count_matrix,
+    line_of,
+    number_column,
+    read_csv,
+    require_columns,
+    text_column,
+)
 from loadgen.errors import InputError
+from loadgen.units import UNIT_US
 
 KEY = ["HashOwner", "HashApp", "HashFunction"]
 DURATION_PERCENTILES = (0, 1, 25, 50, 75, 99, 100)
@@ -46,7 +54,6 @@ DURATION_COLUMNS = [f"percentile_Average_{p}" for p in DURATION_PERCENTILES]
 MEMORY_COLUMNS = [f"AverageAllocatedMb_pct{p}" for p in MEMORY_PERCENTILES]
 DURATION_EXTRA = ["Average", "Count", "Minimum", "Maximum"]
 MEMORY_EXTRA = ["SampleCount", "AverageAllocatedMb"]
-UNIT_MICROSECONDS = {"minute": 60_000_000, "second": 1_000_000}
 
 FILE_PATTERNS = {
     "invocations": ("invocations.csv", "invocations*.csv"),
@@ -75,7 +82,7 @@ class Trace:
     @property
     def unit_us(self) -> int:
         """Length of one count column in microseconds."""
-        return UNIT_MICROSECONDS[self.granularity]
+        return UNIT_US[self.granularity]
 
     def duration_ms(self, percentile: int) -> np.ndarray:
         return self.functions[f"percentile_Average_{percentile}"].to_numpy(dtype=np.float64)
@@ -118,8 +125,8 @@ def find_files(directory: Path) -> dict[str, Path]:
 
 def read_trace(directory: Path, granularity: str = "minute", strict: bool = False) -> Trace:
     """Read, validate and join the three files of a trace folder."""
-    if granularity not in UNIT_MICROSECONDS:
-        raise InputError(f"granularity {granularity!r}: expected one of {', '.join(UNIT_MICROSECONDS)}")
+    if granularity not in UNIT_US:
+        raise InputError(f"granularity {granularity!r}: expected one of {', '.join(UNIT_US)}")
     files = find_files(directory)
     invocations, counts, units = _read_invocations(files["invocations"])
     durations = _read_durations(files["durations"])
@@ -160,13 +167,7 @@ def _read_invocations(path: Path) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
 def _read_durations(path: Path) -> pd.DataFrame:
     table = read_csv(path, (*DURATION_COLUMNS, *DURATION_EXTRA), text_columns=KEY)
     require_columns(path, table, [*KEY, *DURATION_COLUMNS])
-    durations = _keyed(path, table, KEY, [])
-    for column in DURATION_COLUMNS:
-        durations[column] = number_column(path, table, column)
-    for column in DURATION_EXTRA:
-        if column in table.columns:
-            durations[column] = pd.to_numeric(table[column], errors="coerce")
-    return durations
+    return _with_numbers(path, table, _keyed(path, table, KEY, []), DURATION_COLUMNS, DURATION_EXTRA)
 
 
 def _read_memory(path: Path) -> tuple[pd.DataFrame, bool]:
@@ -174,13 +175,18 @@ def _read_memory(path: Path) -> tuple[pd.DataFrame, bool]:
     per_app = "HashFunction" not in table.columns
     key = ["HashOwner", "HashApp"] if per_app else KEY
     require_columns(path, table, [*key, *MEMORY_COLUMNS])
-    memory = _keyed(path, table, key, [])
-    for column in MEMORY_COLUMNS:
-        memory[column] = number_column(path, table, column)
-    for column in MEMORY_EXTRA:
+    return _with_numbers(path, table, _keyed(path, table, key, []), MEMORY_COLUMNS, MEMORY_EXTRA), per_app
+
+
+def _with_numbers(path: Path, table: pd.DataFrame, keyed: pd.DataFrame, required, optional) -> pd.DataFrame:
+    """`keyed` plus the numeric columns: `required` ones validated, `optional` ones (often
+    empty in the Azure files, e.g. Minimum/Maximum) kept as NaN where not numbers."""
+    for column in required:
+        keyed[column] = number_column(path, table, column)
+    for column in optional:
         if column in table.columns:
-            memory[column] = pd.to_numeric(table[column], errors="coerce")
-    return memory, per_app
+            keyed[column] = pd.to_numeric(table[column], errors="coerce")
+    return keyed
 
 
 def _keyed(path: Path, table: pd.DataFrame, key: list[str], extra_text: list[str]) -> pd.DataFrame:

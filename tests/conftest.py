@@ -85,3 +85,13 @@ def namespace(kubeconfig):
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
     yield name
     core.delete_namespace(name)
+
+
+@pytest.fixture
+def small_trace_workdir(tmp_path, monkeypatch):
+    """The current folder for one test, holding a 3-function, 2-unit trace in `trace/`."""
+    from tracefiles import trace_rows
+
+    monkeypatch.chdir(tmp_path)
+    trace_rows([[3, 4], [5, 0], [2, 2]]).write(tmp_path / "trace")
+    return tmp_path

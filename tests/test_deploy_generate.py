@@ -11,16 +11,8 @@ from loadgen import shipped
 from loadgen.cli import app
 from loadgen.mapping import read_mapping
 from loadgen.profiles import read_profiles
-from tracefiles import trace_rows
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    trace_rows([[3, 4], [5, 0], [2, 2]]).write(tmp_path / "trace")
-    return tmp_path
 
 
 def generate(*args):
@@ -34,12 +26,12 @@ def load_endpoints(path="load.json"):
     return {endpoint for unit in units for endpoint in unit["endpoint"]}
 
 
-def test_knative_writes_ready_endpoints_and_reruns_in_place(workdir, kubeconfig, knative_crd, namespace):
+def test_knative_writes_ready_endpoints_and_reruns_in_place(small_trace_workdir, kubeconfig, knative_crd, namespace):
     args = ["--deploy", "knative", "--namespace", namespace, "--kubeconfig", kubeconfig, "--run-id", "t1"]
     result = generate(*args)
     assert result.exit_code == 0, result.output
     assert f"deployed to namespace {namespace} with run id t1" in result.output
-    mapping = read_mapping(workdir / "mapping.csv")
+    mapping = read_mapping(small_trace_workdir / "mapping.csv")
     assert list(mapping["status"]) == ["ready"] * 3
     assert list(mapping["endpoint"]) == [f"{s}.{namespace}.127.0.0.1.sslip.io" for s in mapping["service"]]
     assert load_endpoints() == set(mapping["endpoint"])
@@ -50,11 +42,11 @@ def test_knative_writes_ready_endpoints_and_reruns_in_place(workdir, kubeconfig,
     assert sorted(s["metadata"]["name"] for s in services["items"]) == sorted(mapping["service"])
 
 
-def test_partial_failure_exits_1_names_the_failed_function_and_keeps_it_in_mapping(workdir, kubeconfig, knative_crd, namespace):
+def test_partial_failure_exits_1_names_the_failed_function_and_keeps_it_in_mapping(small_trace_workdir, kubeconfig, knative_crd, namespace):
     assert generate("--deploy", "none").exit_code == 0
-    planned = read_mapping(workdir / "mapping.csv")
+    planned = read_mapping(small_trace_workdir / "mapping.csv")
     broken_proxy = planned["proxy"][0]
-    yaml_dir = workdir / "profiles"
+    yaml_dir = small_trace_workdir / "profiles"
     shutil.copytree(shipped.profiles_dir(), yaml_dir)
     path = yaml_dir / read_profiles(shipped.default_profile()).loc[broken_proxy, "yaml"]
     manifest = yaml.safe_load(path.read_text())
@@ -67,7 +59,7 @@ def test_partial_failure_exits_1_names_the_failed_function_and_keeps_it_in_mappi
     failed = planned["service"][planned["proxy"] == broken_proxy].tolist()
     assert f"Service {failed[0]} (1 trace functions) failed: RevisionFailed\n" in result.output
     assert f"Error: {len(failed)} Services failed" in result.output and "are NOT in load.json" in result.output
-    mapping = read_mapping(workdir / "mapping.csv")
+    mapping = read_mapping(small_trace_workdir / "mapping.csv")
     assert len(mapping) == 3
     broken = mapping["proxy"] == broken_proxy
     assert set(mapping["status"][broken]) == {"failed: RevisionFailed"} and set(mapping["endpoint"][broken]) == {""}
@@ -75,28 +67,28 @@ def test_partial_failure_exits_1_names_the_failed_function_and_keeps_it_in_mappi
     assert load_endpoints() == set(mapping["endpoint"][~broken])
 
 
-def test_share_proxies_deploys_one_service_per_proxy(workdir, kubeconfig, knative_crd, namespace):
+def test_share_proxies_deploys_one_service_per_proxy(small_trace_workdir, kubeconfig, knative_crd, namespace):
     result = generate("--deploy", "knative", "--share-proxies", "--namespace", namespace, "--kubeconfig", kubeconfig)
     assert result.exit_code == 0, result.output
-    mapping = read_mapping(workdir / "mapping.csv")
+    mapping = read_mapping(small_trace_workdir / "mapping.csv")
     services = client.CustomObjectsApi().list_namespaced_custom_object("serving.knative.dev", "v1", namespace, "services")
     assert len(services["items"]) == mapping["proxy"].nunique()
     assert mapping.groupby("proxy")["endpoint"].nunique().eq(1).all()
 
 
-def test_dry_run_writes_manifests_and_plans_endpoints(workdir, tmp_path):
+def test_dry_run_writes_manifests_and_plans_endpoints(small_trace_workdir, tmp_path):
     result = generate("--deploy", "knative", "--dry-run", "rendered", "--kubeconfig", str(tmp_path / "none"))
     assert result.exit_code == 0, result.output
     assert "dry run: wrote the rendered manifests to rendered; nothing was deployed" in result.output
-    mapping = read_mapping(workdir / "mapping.csv")
+    mapping = read_mapping(small_trace_workdir / "mapping.csv")
     assert set(mapping["status"]) == {"planned"}
-    assert sorted(p.stem for p in (workdir / "rendered").glob("*.yaml") if p.stem != "dependencies") == sorted(mapping["service"])
+    assert sorted(p.stem for p in (small_trace_workdir / "rendered").glob("*.yaml") if p.stem != "dependencies") == sorted(mapping["service"])
 
 
-def test_local_gives_the_emulator_hosts_and_says_how_to_replay(workdir):
+def test_local_gives_the_emulator_hosts_and_says_how_to_replay(small_trace_workdir):
     result = generate("--deploy", "local")
     assert result.exit_code == 0, result.output
-    mapping = read_mapping(workdir / "mapping.csv")
+    mapping = read_mapping(small_trace_workdir / "mapping.csv")
     assert set(mapping["status"]) == {"ready"}
     assert list(mapping["endpoint"]) == [f"{s}.default.127.0.0.1.sslip.io" for s in mapping["service"]]
     assert "invoker replay load.json --ingress 127.0.0.1:50051" in result.output
@@ -107,7 +99,7 @@ def test_local_gives_the_emulator_hosts_and_says_how_to_replay(workdir):
     (["--deploy", "none", "--share-proxies"], "--share-proxies: only with --deploy knative, not --deploy none"),
     (["--deploy", "knative", "--run-id", "no spaces"], "--run-id 'no spaces': expected at most 63"),
 ])
-def test_deploy_option_misuse_exits_2(workdir, args, message):
+def test_deploy_option_misuse_exits_2(small_trace_workdir, args, message):
     result = generate(*args)
     assert result.exit_code == 2
     assert message in result.output

@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 import yaml
-from kubernetes import client, config
+from kubernetes import client
 
 from loadgen import shipped
 from loadgen.deploy import objects

@@ -4,22 +4,13 @@ by reading a small trace's count columns as seconds."""
 import json
 
 import orjson
-import pytest
 from typer.testing import CliRunner
 
 from invoker.emulate import emulator_process
 from loadgen.cli import app
 from loadgen.mapping import read_mapping
-from tracefiles import trace_rows
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    trace_rows([[3, 4], [5, 0], [2, 2]]).write(tmp_path / "trace")
-    return tmp_path
 
 
 def short_run(*args):
@@ -30,11 +21,11 @@ def scheduled_calls(path):
     return sum(len(unit["timestamp"]) for unit in orjson.loads(path.read_bytes()))
 
 
-def test_local_run_invokes_every_call_through_the_emulator_and_reports(workdir):
+def test_local_run_invokes_every_call_through_the_emulator_and_reports(small_trace_workdir):
     result = short_run()
 
     assert result.exit_code == 0, result.output
-    out = workdir / "loadgen-run"
+    out = small_trace_workdir / "loadgen-run"
     assert set(read_mapping(out / "mapping.csv")["status"]) == {"ready"}
     calls = scheduled_calls(out / "load.json")
     assert calls == 3 + 4 + 5 + 2 + 2
@@ -43,18 +34,18 @@ def test_local_run_invokes_every_call_through_the_emulator_and_reports(workdir):
     assert summary["measured"]["calls"] == calls and summary["measured"]["ok"] == calls
 
 
-def test_knative_run_deploys_then_invokes_through_the_ingress(workdir, kubeconfig, knative_crd, namespace):
+def test_knative_run_deploys_then_invokes_through_the_ingress(small_trace_workdir, kubeconfig, knative_crd, namespace):
     with emulator_process("--sink") as port:
         result = short_run("--deploy", "knative", "--namespace", namespace, "--kubeconfig", kubeconfig,
                            "--ingress", f"127.0.0.1:{port}", "--out", "exp")
     assert result.exit_code == 0, result.output
-    mapping = read_mapping(workdir / "exp" / "mapping.csv")
+    mapping = read_mapping(small_trace_workdir / "exp" / "mapping.csv")
     assert set(mapping["status"]) == {"ready"}
-    summary = json.loads((workdir / "exp" / "report" / "summary.json").read_text())
-    assert summary["measured"]["ok"] == scheduled_calls(workdir / "exp" / "load.json")
+    summary = json.loads((small_trace_workdir / "exp" / "report" / "summary.json").read_text())
+    assert summary["measured"]["ok"] == scheduled_calls(small_trace_workdir / "exp" / "load.json")
 
 
-def test_knative_options_are_refused_for_a_local_run(workdir):
+def test_knative_options_are_refused_for_a_local_run(small_trace_workdir):
     result = short_run("--ingress", "127.0.0.1:1")
     assert result.exit_code == 2
     assert "only with --deploy knative" in result.output

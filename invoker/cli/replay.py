@@ -1,20 +1,16 @@
 """`invoker replay LOAD_JSON`: a thin layer over `invoker.replay`."""
 
-from enum import Enum
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
 from invoker.dispatch import Target
-from invoker.replay import ReplayOptions, replay as run_replay
+from invoker.replay import ReplayOptions
+from invoker.replay import replay as run_replay
 from invoker.schedule import parse_shard
 from loadgen.errors import InputError
-
-
-class Granularity(str, Enum):
-    minute = "minute"
-    second = "second"
+from loadgen.units import Granularity
 
 
 def replay(

@@ -7,17 +7,14 @@ from typing import Annotated
 import typer
 
 from loadgen import naming, shipped
-from loadgen.generate import generate as run_generate
+from loadgen.cli import options
 from loadgen.cli.deploy import report_deploy
 from loadgen.deploy.step import choose_deploy
+from loadgen.generate import generate as run_generate
 from loadgen.load import DEFAULT_SEED
 from loadgen.profiles import read_config
 from loadgen.progress import progress
-
-
-class Granularity(str, Enum):
-    minute = "minute"
-    second = "second"
+from loadgen.units import Granularity
 
 
 class Iat(str, Enum):
@@ -38,9 +35,9 @@ class DeployTarget(str, Enum):
 
 
 def generate(
-    trace: Annotated[Path, typer.Option(help="Trace folder (invocations, durations, memory CSVs).")] = shipped.trace_dir(),
-    profile: Annotated[Path, typer.Option(help="Proxy profiles (vSwarm profile.json).")] = shipped.default_profile(),
-    config: Annotated[Path, typer.Option(help="Proxy deployment recipes (vSwarm config.json).")] = shipped.default_config(),
+    trace: options.TraceDir = shipped.trace_dir(),
+    profile: options.ProfileFile = shipped.default_profile(),
+    config: options.ConfigFile = shipped.default_config(),
     output: Annotated[Path, typer.Option(help="load.json to write (vSwarm format).")] = Path("load.json"),
     mapping_out: Annotated[Path, typer.Option(help="Mapping report to write.")] = Path("mapping.csv"),
     granularity: Annotated[Granularity, typer.Option(help="What one count column covers.")] = Granularity.minute,
@@ -55,15 +52,15 @@ def generate(
     max_distance: Annotated[float, typer.Option(min=0, help="Report functions mapped farther than this.")] = 1.0,
     strict: Annotated[bool, typer.Option(help="Fail on functions missing from durations or memory.")] = False,
     deploy: Annotated[DeployTarget, typer.Option(help="Where the proxies run (none: placeholder endpoints; local: the emulator; knative: a cluster).")] = DeployTarget.none,
-    namespace: Annotated[str, typer.Option(help="Namespace of the services.")] = naming.DEFAULT_NAMESPACE,
+    namespace: options.Namespace = naming.DEFAULT_NAMESPACE,
     domain: Annotated[str, typer.Option(help="Domain of the endpoints.")] = naming.DEFAULT_DOMAIN,
-    kubeconfig: Annotated[str, typer.Option(help="knative: kubeconfig [default: $KUBECONFIG, ~/.kube/config, in-cluster].")] = None,
-    context: Annotated[str, typer.Option(help="knative: kubeconfig context [default: current].")] = None,
-    yaml_dir: Annotated[Path, typer.Option(help="knative: folder the profile's yaml paths are relative to [default: shipped].")] = None,
+    kubeconfig: options.Kubeconfig = None,
+    context: options.Context = None,
+    yaml_dir: options.YamlDir = None,
     share_proxies: Annotated[bool, typer.Option(help="knative: one Service per proxy instead of per trace function.")] = False,
     min_scale: Annotated[int, typer.Option(min=0, help="knative: autoscaling.knative.dev/min-scale.")] = None,
     max_scale: Annotated[int, typer.Option(min=0, help="knative: autoscaling.knative.dev/max-scale.")] = None,
-    ready_timeout: Annotated[float, typer.Option(min=0, help="knative: seconds to wait for all Services [default: 600].")] = None,
+    ready_timeout: options.ReadyTimeout = None,
     concurrency: Annotated[int, typer.Option(min=1, help="knative: Services applied at once [default: 8].")] = None,
     allow_commands: Annotated[bool, typer.Option(help="knative: run config.json commands other than `kubectl apply -f`.")] = False,
     dry_run: Annotated[Path, typer.Option(help="knative: write the rendered manifests to this folder, touch no cluster.")] = None,

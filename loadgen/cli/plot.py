@@ -7,6 +7,7 @@ import typer
 
 from loadgen import plot as library
 from loadgen import shipped
+from loadgen.cli import options
 from loadgen.figures import FORMATS
 from loadgen.mapping import PERCENTILES, build_mapping, read_mapping
 from loadgen.profiles import read_profiles
@@ -17,8 +18,8 @@ Percentile = Enum("Percentile", {f"p{p}": str(p) for p in PERCENTILES}, type=str
 
 
 def plot(
-    trace: Path = typer.Option(shipped.trace_dir(), help="Trace folder (invocations, durations, memory CSVs)."),
-    profile: Path = typer.Option(shipped.default_profile(), help="Proxy profiles (vSwarm profile.json)."),
+    trace: options.TraceDir = shipped.trace_dir(),
+    profile: options.ProfileFile = shipped.default_profile(),
     mapping: Path = typer.Option(None, help="mapping.csv to plot [default: map now, closest proxy at --percentile]."),
     percentile: Percentile = typer.Option("75", help="Memory/duration/CPU percentile to show (use the mapping's)."),
     output_dir: Path = typer.Option(Path("plots"), help="Where the figures go."),

@@ -11,13 +11,9 @@ from loadgen import report as library
 from loadgen.figures import FORMATS
 from loadgen.mapping import read_mapping
 from loadgen.progress import progress
+from loadgen.units import Granularity
 
 FileFormat = Enum("FileFormat", {name: name for name in FORMATS}, type=str)
-
-
-class Granularity(str, Enum):
-    minute = "minute"
-    second = "second"
 
 
 def report(

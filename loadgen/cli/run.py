@@ -19,8 +19,11 @@ from rich.console import Console
 
 from loadgen import naming, shipped
 from loadgen.cli import generate as generate_command
+from loadgen.cli import options
 from loadgen.cli import report as report_command
 from loadgen.errors import InputError
+from loadgen.load import DEFAULT_SEED
+from loadgen.units import Granularity
 
 
 class RunTarget(str, Enum):
@@ -29,21 +32,21 @@ class RunTarget(str, Enum):
 
 
 def run(
-    trace: Annotated[Path, typer.Option(help="Trace folder (invocations, durations, memory CSVs).")] = shipped.trace_dir(),
-    profile: Annotated[Path, typer.Option(help="Proxy profiles (vSwarm profile.json).")] = shipped.default_profile(),
-    config: Annotated[Path, typer.Option(help="Proxy deployment recipes (vSwarm config.json).")] = shipped.default_config(),
+    trace: options.TraceDir = shipped.trace_dir(),
+    profile: options.ProfileFile = shipped.default_profile(),
+    config: options.ConfigFile = shipped.default_config(),
     out: Annotated[Path, typer.Option(help="Folder for mapping.csv, load.json, latency.csv and report/.")] = Path("loadgen-run"),
     deploy: Annotated[RunTarget, typer.Option(help="local: the emulator on 127.0.0.1; knative: a cluster.")] = RunTarget.local,
-    granularity: Annotated[generate_command.Granularity, typer.Option(help="What one count column covers.")] = generate_command.Granularity.minute,
+    granularity: Annotated[Granularity, typer.Option(help="What one count column covers.")] = Granularity.minute,
     start: Annotated[int, typer.Option(min=0, help="First count column to use (0 = the first).")] = 0,
     warmup: Annotated[int, typer.Option(min=0, help="Warm-up units (not measured).")] = 0,
     duration: Annotated[int, typer.Option(min=1, help="Measured units after the warm-up.")] = 1,
-    seed: Annotated[int, typer.Option(min=0, help="Random seed of load.json.")] = 42,
-    namespace: Annotated[str, typer.Option(help="Namespace of the services.")] = naming.DEFAULT_NAMESPACE,
-    kubeconfig: Annotated[str, typer.Option(help="knative: kubeconfig [default: $KUBECONFIG, ~/.kube/config, in-cluster].")] = None,
-    context: Annotated[str, typer.Option(help="knative: kubeconfig context [default: current].")] = None,
-    yaml_dir: Annotated[Path, typer.Option(help="knative: folder the profile's yaml paths are relative to [default: shipped].")] = None,
-    ready_timeout: Annotated[float, typer.Option(min=0, help="knative: seconds to wait for all Services [default: 600].")] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed of load.json.")] = DEFAULT_SEED,
+    namespace: options.Namespace = naming.DEFAULT_NAMESPACE,
+    kubeconfig: options.Kubeconfig = None,
+    context: options.Context = None,
+    yaml_dir: options.YamlDir = None,
+    ready_timeout: options.ReadyTimeout = None,
     ingress: Annotated[str, typer.Option(help="knative: HOST:PORT to send every call to, the endpoint as :authority.")] = None,
     port: Annotated[int, typer.Option(help="knative: port of the endpoints when no --ingress.")] = 80,
     timeout: Annotated[float, typer.Option(min=0.001, help="Per-call deadline in seconds.")] = 30.0,
@@ -83,7 +86,7 @@ def run(
     _call(
         report_command.report,
         results=[results], load=load, mapping=mapping, warmup=warmup, duration=duration,
-        granularity=report_command.Granularity(granularity.value), output_dir=out / "report",
+        granularity=granularity, output_dir=out / "report",
         file_format=report_command.FileFormat("png"),
     )  # fmt: skip
     if outcome.write_error:

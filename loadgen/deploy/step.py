@@ -6,7 +6,7 @@
   `ready` + the host of `status.url`, or `failed: <reason>` (`failed: timeout` when not
   ready by the deadline) with an empty endpoint.  With a dry run every row is `planned`
   with the endpoint the Service would get.  `failures` then lists what failed and why.
-- `local`: `local_deploy` gives each function the same `<service>.<namespace>.<domain>`
+- `local`: `placeholder_deploy(..., READY)` gives each function the same `<service>.<namespace>.<domain>`
   host a cluster would, status `ready`: `invoker emulate mapping.csv` serves exactly these
   hosts, reached with `invoker replay --ingress 127.0.0.1:PORT` (the host travels as the
   call's :authority, so nothing needs to resolve).
@@ -32,20 +32,6 @@ if TYPE_CHECKING:  # pandas and the Kubernetes client take a second to import: o
 
 #: The "trace function" every shared Service is named after: `naming.service_name(proxy, *SHARED)`.
 SHARED = ("loadgen", "shared", "proxy")
-
-
-def local_deploy(namespace: str = naming.DEFAULT_NAMESPACE, domain: str = naming.DEFAULT_DOMAIN):
-    """Endpoints the local emulator serves: the hosts Knative would give, status `ready`."""
-
-    def deploy(mapping: pd.DataFrame) -> pd.DataFrame:
-        from loadgen.mapping import READY
-
-        return mapping.assign(
-            endpoint=[naming.placeholder_endpoint(service, namespace, domain) for service in mapping["service"]],
-            status=READY,
-        )
-
-    return deploy
 
 
 @dataclass
@@ -128,12 +114,11 @@ def choose_deploy(
     if target != "knative" and (given or share_proxies):
         options = ", ".join(f"--{key.replace('_', '-')}" for key in [*given, *(["share_proxies"] if share_proxies else [])])
         raise InputError(f"{options}: only with --deploy knative, not --deploy {target}")
-    if target == "none":
+    if target in ("none", "local"):
         from loadgen.generate import placeholder_deploy
+        from loadgen.mapping import PLANNED, READY
 
-        return placeholder_deploy(namespace, domain)
-    if target == "local":
-        return local_deploy(namespace, domain)
+        return placeholder_deploy(namespace, domain, PLANNED if target == "none" else READY)
     from loadgen.deploy.knative import KnativeOptions
 
     return KnativeDeploy(profile, config, KnativeOptions(namespace=namespace, **given), share_proxies, domain, bar)
