@@ -1,10 +1,14 @@
 """One-line errors of `--deploy knative` for clusters that cannot take the deployment.
 
-Not tested: 403 Forbidden (localkube has no RBAC, every request is admin); `api_errors`
-turns it into `forbidden while <what>: <server message>` like the cases below.
+localkube has no RBAC (every request is admin), so the 403 case talks to a small HTTP server
+on 127.0.0.1 that answers every request as an RBAC-enabled API server answers a user
+without rights: status 403 with a Kubernetes `Status` body.
 """
 
+import json
 import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import yaml
@@ -65,3 +69,44 @@ def test_manifest_missing_from_yaml_dir_fails_before_touching_the_cluster(tmp_pa
 def test_missing_namespace(kubeconfig, recipes):
     with pytest.raises(InputError, match=r"^namespace no-such-ns does not exist: create it or choose another --namespace"):
         deploy_knative(TARGETS, *recipes, KnativeOptions(kubeconfig=kubeconfig, namespace="no-such-ns"))
+
+
+class _ForbidEverything(BaseHTTPRequestHandler):
+    def _forbid(self):
+        body = json.dumps({
+            "kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden", "code": 403,
+            "message": f'namespaces is forbidden: User "researcher" cannot {self.command.lower()} resource at {self.path}',
+        }).encode()
+        self.send_response(403)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _forbid
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def forbidding_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ForbidEverything)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_forbidden(tmp_path, forbidding_server, recipes):
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "k", "cluster": {"server": forbidding_server}}],
+        "users": [{"name": "researcher", "user": {"token": "t"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "k", "user": "researcher", "namespace": "default"}}],
+    }))  # fmt: skip
+    with pytest.raises(InputError, match=r'^forbidden while reading namespace default: namespaces is forbidden: User "researcher" cannot get') as error:
+        deploy_knative(TARGETS, *recipes, KnativeOptions(kubeconfig=str(kubeconfig)))
+    assert "\n" not in str(error.value)
