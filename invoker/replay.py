@@ -14,11 +14,11 @@ from rich.progress import TextColumn
 
 from invoker.dispatch import SATURATED_TURN_US, Reporter, Target
 from invoker.loadfile import read_load
-from invoker.results import COLUMNS, ResultsWriter
 from invoker.processes import run_children, run_here
+from invoker.results import COLUMNS, ResultsWriter
 from invoker.schedule import Schedule, build_schedule, shard
 from invoker.stats import ResultStats, render_summary
-from loadgen.progress import progress
+from loadgen.progress import progress, summary_console
 
 BEHIND_US = 10_000  # a send lag p99 above this is reported as an overloaded invoker
 
@@ -69,7 +69,7 @@ def load_schedule(options: ReplayOptions, console: Console) -> Schedule:
 
 def replay(options: ReplayOptions, console: Console | None = None) -> ReplayOutcome:
     """Run a whole replay; rows go to `options.output` as they finish, the summary to `console`."""
-    console = console or Console(stderr=True)
+    console = console or summary_console(stderr=True)
     schedule = load_schedule(options, console)
     writer = ResultsWriter(options.output, options.vswarm_lat)
     stats = ResultStats()

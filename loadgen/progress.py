@@ -3,9 +3,14 @@
 import os
 import sys
 
-
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 
 def interactive() -> bool:
@@ -30,6 +35,17 @@ class _SilentProgress:
 
     def __exit__(self, *exc) -> None:
         pass
+
+
+PIPE_WIDTH = 120
+"""Columns of human summaries written to a pipe or file: wide enough that tables keep a
+function's name on one line (rich would fold everything to 80)."""
+
+
+def summary_console(stderr: bool = False) -> Console:
+    """The console for human summaries: the terminal's width on a terminal, else `PIPE_WIDTH`."""
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, width=None if stream.isatty() else PIPE_WIDTH)
 
 
 def progress(*extra_columns, enabled: bool = True) -> "Progress | _SilentProgress":

@@ -40,10 +40,10 @@ from rich.table import Table
 
 from invoker.loadfile import read_load
 from invoker.results import PHASE_MEASURE, PHASE_WARMUP
-from loadgen.units import UNIT_US
 from invoker.stats import Breakdown, ResultStats, cdf, empty_percentiles
 from loadgen import figures
 from loadgen.resultsfile import ResultsChunks
+from loadgen.units import UNIT_US
 
 WORST_FUNCTIONS = 20
 

@@ -3,13 +3,13 @@
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from invoker.dispatch import Target
 from invoker.replay import ReplayOptions
 from invoker.replay import replay as run_replay
 from invoker.schedule import parse_shard
 from loadgen.errors import InputError
+from loadgen.progress import summary_console
 from loadgen.units import Granularity
 
 
@@ -47,7 +47,7 @@ def replay(
         vswarm_lat=vswarm_lat,
         quiet=quiet,
     )
-    outcome = run_replay(options, Console(stderr=True))
+    outcome = run_replay(options, summary_console(stderr=True))
     if outcome.signal is not None:
         raise typer.Exit(128 + outcome.signal)
     if outcome.write_error is not None:

@@ -4,13 +4,12 @@ from enum import Enum
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from invoker.stats import render_summary
 from loadgen import report as library
 from loadgen.figures import FORMATS
 from loadgen.mapping import read_mapping
-from loadgen.progress import progress
+from loadgen.progress import progress, summary_console
 from loadgen.units import Granularity
 
 FileFormat = Enum("FileFormat", {name: name for name in FORMATS}, type=str)
@@ -28,8 +27,8 @@ def report(
     top: int = typer.Option(library.WORST_FUNCTIONS, min=0, help="Functions shown in the table (worst p99 first)."),
 ) -> None:
     """Merge invoker results, print the measured phase's summary, write summary.json and figures."""
-    console = Console()
-    errors = Console(stderr=True)
+    console = summary_console()
+    errors = summary_console(stderr=True)
     total = sum(path.stat().st_size for path in results if path.is_file())
     with progress() as bar:
         task = bar.add_task("reading results", total=total)
