@@ -15,7 +15,7 @@ from rich.progress import TextColumn
 from invoker.dispatch import SATURATED_TURN_US, Reporter, Target
 from invoker.loadfile import read_load
 from invoker.processes import run_children, run_here
-from invoker.results import COLUMNS, ResultsWriter
+from invoker.results import ResultsWriter
 from invoker.schedule import Schedule, build_schedule, shard
 from invoker.stats import ResultStats, render_summary
 from loadgen.progress import progress, summary_console
@@ -132,9 +132,7 @@ class _FileReporter(Reporter):
 
     def rows(self, rows: list) -> None:
         self.writer.write(rows)
-        add = self.stats.add
-        for row in rows:
-            add(dict(zip(COLUMNS, row)))
+        self.stats.add_rows(rows)
 
     def progress(self, unit: int, issued: int, in_flight: int, errors: int) -> None:
         self.bar.update(self.task, completed=unit, issued=issued, in_flight=in_flight, errors=errors)

@@ -95,7 +95,7 @@ def test_rates_are_none_when_inputs_unknown_and_percentiles_none_when_empty():
     assert summary["latency_us"] == {label: None for label in (*PERCENTILES, "max")}
 
 
-def test_merged_shards_equal_the_whole_and_rows_equal_columns():
+def test_merged_shards_equal_the_whole_and_rows_equal_columns_and_tuples():
     rows = make_rows(9000, seed=3, warmup=500)
     whole = ResultStats()
     for row in rows:
@@ -109,8 +109,11 @@ def test_merged_shards_equal_the_whole_and_rows_equal_columns():
     columns = ResultStats()
     columns.add_columns(*([r[name] for r in rows] for name in
                           ("phase", "status", "latency_us", "latency_from_schedule_us", "lag_us")))
+    tuples = ResultStats()
+    tuples.add_rows([tuple(r[name] for name in COLUMNS) for r in rows])
     assert merged.summary() == whole.summary()
     assert columns.summary() == whole.summary()
+    assert tuples.summary() == whole.summary()
 
 
 def test_breakdown_per_key_and_merge():
