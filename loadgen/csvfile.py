@@ -40,7 +40,7 @@ def read_csv(path: Path, known_columns: tuple[str, ...], text_columns: tuple[str
     header = next(csv.reader([data.split(b"\n", 1)[0].rstrip(b"\r").decode()]))
     header = [cell.strip() for cell in header]
     _check_header(path, header)
-    _check_field_counts(path, data, len(header))
+    check_field_counts(path, data, len(header))
     canonical = {name.lower(): name for name in (*known_columns, *text_columns)}
     names = [canonical.get(cell.lower(), cell) for cell in header]
     try:
@@ -77,19 +77,32 @@ def _check_header(path: Path, header: list[str]) -> None:
         seen.add(cell.lower())
 
 
-def _check_field_counts(path: Path, data: bytes, expected: int) -> None:
-    """Reject ragged rows by counting separators per line (files without quoting only)."""
-    if b'"' in data:
-        return
+def unquoted(raw: np.ndarray, char: str) -> np.ndarray:
+    """Offsets of `char` in the CSV bytes `raw` that are outside double quotes."""
+    found = np.flatnonzero(raw == ord(char))
+    quotes = np.flatnonzero(raw == ord('"'))
+    return found[np.searchsorted(quotes, found) % 2 == 0] if quotes.size else found
+
+
+def record_fields(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Start offset and number of fields of every record in `data`, counting only the commas
+    and newlines outside quotes (a quoted field may hold both), without parsing."""
     raw = np.frombuffer(data, dtype=np.uint8)
-    line_ends = np.flatnonzero(raw == ord("\n"))
-    commas = np.flatnonzero(raw == ord(","))
-    boundaries = np.concatenate(([0], line_ends + 1, [raw.size]))
-    per_line = np.diff(np.searchsorted(commas, boundaries)) + 1
-    bad = np.flatnonzero(per_line != expected)
+    ends = unquoted(raw, "\n") + 1
+    starts = np.concatenate(([0], ends[ends < raw.size]))
+    fields = np.diff(np.searchsorted(unquoted(raw, ","), np.concatenate((starts, [raw.size])))) + 1
+    return starts, fields
+
+
+def check_field_counts(path: Path, data: bytes, expected: int, first_line: int = 1) -> np.ndarray:
+    """Reject ragged records (`data` starts at file line `first_line`); return their starts."""
+    starts, fields = record_fields(data)
+    bad = np.flatnonzero(fields != expected)
     if bad.size:
-        line = int(bad[0]) + 1
-        raise InputError(f"{path}: line {line}: {per_line[bad[0]]} fields, expected {expected} like the header")
+        record = int(bad[0])
+        line = first_line + data[: starts[record]].count(b"\n")
+        raise InputError(f"{path}: line {line}: {fields[record]} fields, expected {expected} like the header")
+    return starts
 
 
 def require_columns(path: Path, table: pd.DataFrame, columns: list[str]) -> None:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from invoker.results import COLUMNS, PHASE_MEASURE, PHASE_WARMUP
+from loadgen.csvfile import check_field_counts, unquoted
 from loadgen.errors import InputError
 
 BLOCK_BYTES = 8 * 1024 * 1024
@@ -25,7 +26,6 @@ INTEGER_COLUMNS = ("unit", "scheduled_us", "sent_us", "lag_us", "latency_us", "l
 TEXT_COLUMNS = ("phase", "endpoint", "invocation_id", "status", "error")
 REQUIRED_TEXT = ("phase", "endpoint", "invocation_id", "status")
 PHASES = (PHASE_WARMUP, PHASE_MEASURE)
-_QUOTE, _COMMA, _NEWLINE = ord('"'), ord(","), ord("\n")
 
 
 class ResultsChunks:
@@ -51,7 +51,7 @@ class ResultsChunks:
                 header = self._header(file)
                 line = 2
                 for block in self._blocks(file):
-                    starts = self._check_fields(block, line, len(header))
+                    starts = check_field_counts(self.path, block, len(header), line)
                     table = self._parse(block, header, line, starts)
                     yield table
                     self.rows += len(table)
@@ -97,26 +97,6 @@ class ResultsChunks:
             yield buffer[:end]
         self._unterminated = bool(carry)
 
-    def _check_fields(self, block: bytes, first_line: int, expected: int) -> np.ndarray:
-        """Reject records with a wrong number of fields; return each record's start offset."""
-        raw = np.frombuffer(block, dtype=np.uint8)
-        quotes = np.flatnonzero(raw == _QUOTE)
-        newlines = np.flatnonzero(raw == _NEWLINE)
-        commas = np.flatnonzero(raw == _COMMA)
-        if quotes.size:
-            newlines = newlines[np.searchsorted(quotes, newlines) % 2 == 0]
-            commas = commas[np.searchsorted(quotes, commas) % 2 == 0]
-        starts = np.concatenate(([0], newlines[:-1] + 1))
-        fields = np.diff(np.searchsorted(commas, np.concatenate((starts, [raw.size])))) + 1
-        bad = np.flatnonzero(fields != expected)
-        if bad.size:
-            record = int(bad[0])
-            line = first_line + block[: starts[record]].count(b"\n")
-            raise InputError(
-                f"{self.path}: line {line}: {fields[record]} fields, expected {expected} like the header"
-            )
-        return starts
-
     def _parse(self, block: bytes, header: list[str], first_line: int, starts: np.ndarray) -> pd.DataFrame:
         try:
             table = pd.read_csv(
@@ -156,13 +136,7 @@ class ResultsChunks:
 
 def _last_record_end(buffer: bytes) -> int:
     """Offset just after the last newline that is outside quotes (0 if none)."""
-    raw = np.frombuffer(buffer, dtype=np.uint8)
-    newlines = np.flatnonzero(raw == _NEWLINE)
-    if newlines.size == 0:
-        return 0
-    quotes = np.flatnonzero(raw == _QUOTE)
-    if quotes.size:
-        newlines = newlines[np.searchsorted(quotes, newlines) % 2 == 0]
+    newlines = unquoted(np.frombuffer(buffer, dtype=np.uint8), "\n")
     return int(newlines[-1]) + 1 if newlines.size else 0
 
 

@@ -155,6 +155,10 @@ BAD_INPUTS = {
         lambda r: r.durations[3].pop(),
         r"durations.csv: line 4: 13 fields, expected 14 like the header",
     ),
+    "ragged row in a file with quoted fields": (
+        lambda r: (r.invocations[1].__setitem__(3, '"ht,tp"'), r.invocations[3].pop()),
+        r"invocations.csv: line 4: 7 fields, expected 8 like the header",
+    ),
     "blank line in the middle": (
         lambda r: r.memory.insert(2, []),
         r"memory.csv: line 3: 1 fields, expected 13 like the header",
