@@ -1,6 +1,7 @@
 """How fast and how punctual is `invoker replay`? Open-loop fixed-rate runs against a fast sink.
 
     .venv/bin/python bench/invoker.py [--rates 5000 7000 8500] [--processes 1 2] [--seconds 5] [--repeat 3]
+                                      [--invoker-cpus 0,1]
 
 Starts `../shared/tools/gosink` (a Go helloworld server, >50k calls/s on one core) on 127.0.0.1,
 pinned to the last CPU; `invoker emulate --sink` is a Python server and too slow to measure an
@@ -9,6 +10,11 @@ second, then `--seconds` measured seconds, 10 endpoints) and runs the real `invo
 pinned to the first CPU (with `--processes N` each child pins itself), then reads its results CSV.
 In the same run it measures a raw grpc.aio closed loop (128 concurrent calls on one channel with
 the invoker's channel options, pinned like the invoker) as the ceiling of one Python process.
+
+Pinned to one CPU, the invoker's event loop shares that core with gRPC's poller thread, which
+reads every reply. `--invoker-cpus 0,1` (a taskset list) lets the process use those CPUs
+instead, the way `invoker replay` runs on a worker node with cores to spare; on a 2-core machine
+the poller thread then shares the sink's core.
 
 Printed per configuration (medians over `--repeat` runs, each run in brackets):
 achieved rate (measured calls / time from the first measured due time to the last send), the
@@ -49,11 +55,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def pinned(cpu: int | None, command: list[str]) -> list[str]:
-    return ["taskset", "-c", str(cpu), *command] if cpu is not None else command
+def pinned(cpus: str | None, command: list[str]) -> list[str]:
+    return ["taskset", "-c", cpus, *command] if cpus is not None else command
 
 
-def start_sink(cpu: int | None, max_seconds: int) -> tuple[subprocess.Popen, int]:
+def start_sink(cpu: str | None, max_seconds: int) -> tuple[subprocess.Popen, int]:
     port = free_port()
     command = pinned(cpu, ["bash", str(GOSINK), str(port), "1", "-max-seconds", str(max_seconds)])
     sink = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -75,7 +81,7 @@ def write_load(path: Path, rate: int, seconds: int) -> None:
     path.write_text(json.dumps([{"timestamp": offsets, "endpoint": endpoints}] * (WARMUP_UNITS + seconds)))
 
 
-def replay_once(load: Path, output: Path, port: int, seconds: int, processes: int, cpu: int | None) -> dict:
+def replay_once(load: Path, output: Path, port: int, seconds: int, processes: int, cpu: str | None) -> dict:
     command = [sys.executable, "-c", "from invoker.cli import main; main()", "replay", str(load), "--quiet",
                "--granularity", "second", "--warmup", str(WARMUP_UNITS), "--duration", str(seconds),
                "--ingress", f"127.0.0.1:{port}", "--timeout", "5", "--output", str(output),
@@ -123,7 +129,7 @@ async def closed_loop(port: int) -> float:
         return calls / (time.perf_counter() - started)
 
 
-def closed_loop_once(port: int, cpu: int | None) -> float:
+def closed_loop_once(port: int, cpu: str | None) -> float:
     command = [sys.executable, __file__, "--closed-loop-worker", str(port)]
     done = subprocess.run(pinned(cpu, command), check=True, capture_output=True, text=True, timeout=60)
     return float(done.stdout.strip())
@@ -142,6 +148,7 @@ def main() -> None:
     parser.add_argument("--processes", type=int, nargs="+", default=[1])
     parser.add_argument("--seconds", type=int, default=5, help="measured seconds per run")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--invoker-cpus", help="taskset CPU list for one-process runs (default: the first CPU)")
     parser.add_argument("--closed-loop-worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.closed_loop_worker:
@@ -151,7 +158,8 @@ def main() -> None:
         return
 
     cpus = sorted(os.sched_getaffinity(0))
-    invoker_cpu, sink_cpu = (cpus[0], cpus[-1]) if len(cpus) > 1 else (None, None)
+    invoker_cpu, sink_cpu = (str(cpus[0]), str(cpus[-1])) if len(cpus) > 1 else (None, None)
+    invoker_cpu = args.invoker_cpus or invoker_cpu
     budget = args.repeat * (len(args.rates) * len(args.processes) * (args.seconds * 4 + 60) + 60)
     sink, port = start_sink(sink_cpu, budget)
     print(f"cpus {cpus}: invoker on {invoker_cpu}, gosink on {sink_cpu}; {args.seconds} s measured per run, "
