@@ -5,9 +5,14 @@ from typing import Annotated
 
 import typer
 
+from loadgen.units import Granularity
+
 TraceDir = Annotated[Path, typer.Option("--trace", help="Trace folder (invocations, durations, memory CSVs).")]
 ProfileFile = Annotated[Path, typer.Option("--profile", help="Proxy profiles (vSwarm profile.json).")]
 ConfigFile = Annotated[Path, typer.Option("--config", help="Proxy deployment recipes (vSwarm config.json).")]
+UnitOfCounts = Annotated[Granularity, typer.Option("--granularity", help="What one count column covers.")]
+StartColumn = Annotated[int, typer.Option("--start", min=0, help="First count column to use (0 = the first).")]
+MeasuredUnits = Annotated[int, typer.Option("--duration", min=1, help="Measured units after the warm-up.")]
 Namespace = Annotated[str, typer.Option("--namespace", help="Namespace of the services.")]
 Kubeconfig = Annotated[
     str, typer.Option("--kubeconfig", help="knative: kubeconfig [default: $KUBECONFIG, ~/.kube/config, in-cluster].")
