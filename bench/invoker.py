@@ -1,7 +1,7 @@
 """How fast and how punctual is `invoker replay`? Open-loop fixed-rate runs against a fast sink.
 
     .venv/bin/python bench/invoker.py [--rates 5000 7000 8500] [--processes 1 2] [--seconds 5] [--repeat 3]
-                                      [--invoker-cpus 0,1]
+                                      [--invoker-cpus 0,1] [--closed-loop-concurrency 1 4 128]
 
 Starts `../shared/tools/gosink` (a Go helloworld server, >50k calls/s on one core) on 127.0.0.1,
 pinned to the last CPU; `invoker emulate --sink` is a Python server and too slow to measure an
@@ -9,7 +9,10 @@ invoker against. For each rate and process count it writes an equidistant load.j
 second, then `--seconds` measured seconds, 10 endpoints) and runs the real `invoker replay` CLI,
 pinned to the first CPU (with `--processes N` each child pins itself), then reads its results CSV.
 In the same run it measures a raw grpc.aio closed loop (128 concurrent calls on one channel with
-the invoker's channel options, pinned like the invoker) as the ceiling of one Python process.
+the invoker's channel options, pinned like the invoker) as the ceiling of one Python process,
+with the CPU it spends per call: in the whole process and in the event-loop thread alone
+(`--closed-loop-concurrency 1 4 128` shows how that cost grows when calls are not batched, as
+in an open-loop replay with few calls in flight).
 
 Pinned to one CPU, the invoker's event loop shares that core with gRPC's poller thread, which
 reads every reply. `--invoker-cpus 0,1` (a taskset list) lets the process use those CPUs
@@ -46,7 +49,6 @@ GOSINK = ROOT.parent / "shared" / "tools" / "gosink" / "start.sh"
 ENDPOINTS = 10
 WARMUP_UNITS = 1
 CLOSED_LOOP_SECONDS = 3.0
-CLOSED_LOOP_CONCURRENCY = 128
 
 
 def free_port() -> int:
@@ -102,8 +104,8 @@ def replay_once(load: Path, output: Path, port: int, seconds: int, processes: in
     }
 
 
-async def closed_loop(port: int) -> float:
-    """Calls/s of CLOSED_LOOP_CONCURRENCY callers awaiting calls back to back on one channel."""
+async def closed_loop(port: int, concurrency: int) -> dict:
+    """Calls/s and CPU µs per call of `concurrency` callers awaiting calls back to back on one channel."""
     import grpc
     import uvloop  # noqa: F401 - the caller runs this on uvloop
 
@@ -124,15 +126,19 @@ async def closed_loop(port: int) -> float:
                 await say_hello(requests.build(protocol.new_invocation_id(), time.time_ns()), metadata=metadata)
                 calls += 1
 
-        started = time.perf_counter()
-        await asyncio.gather(*(caller() for _ in range(CLOSED_LOOP_CONCURRENCY)))
-        return calls / (time.perf_counter() - started)
+        started, process_cpu, loop_cpu = time.perf_counter(), time.process_time(), time.thread_time()
+        await asyncio.gather(*(caller() for _ in range(concurrency)))
+        return {
+            "rate": calls / (time.perf_counter() - started),
+            "cpu_us": (time.process_time() - process_cpu) / calls * 1e6,
+            "loop_us": (time.thread_time() - loop_cpu) / calls * 1e6,
+        }
 
 
-def closed_loop_once(port: int, cpu: str | None) -> float:
-    command = [sys.executable, __file__, "--closed-loop-worker", str(port)]
+def closed_loop_once(port: int, concurrency: int, cpu: str | None) -> dict:
+    command = [sys.executable, __file__, "--closed-loop-worker", str(port), str(concurrency)]
     done = subprocess.run(pinned(cpu, command), check=True, capture_output=True, text=True, timeout=60)
-    return float(done.stdout.strip())
+    return json.loads(done.stdout)
 
 
 def fmt(runs: list[dict], key: str, unit: str = "") -> str:
@@ -149,25 +155,28 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5, help="measured seconds per run")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--invoker-cpus", help="taskset CPU list for one-process runs (default: the first CPU)")
-    parser.add_argument("--closed-loop-worker", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--closed-loop-concurrency", type=int, nargs="+", default=[128])
+    parser.add_argument("--closed-loop-worker", type=int, nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.closed_loop_worker:
         import uvloop
 
-        print(uvloop.run(closed_loop(args.closed_loop_worker)))
+        print(json.dumps(uvloop.run(closed_loop(*args.closed_loop_worker))))
         return
 
     cpus = sorted(os.sched_getaffinity(0))
     invoker_cpu, sink_cpu = (str(cpus[0]), str(cpus[-1])) if len(cpus) > 1 else (None, None)
     invoker_cpu = args.invoker_cpus or invoker_cpu
-    budget = args.repeat * (len(args.rates) * len(args.processes) * (args.seconds * 4 + 60) + 60)
+    budget = args.repeat * (len(args.rates) * len(args.processes) * (args.seconds * 4 + 60) + 60 * len(args.closed_loop_concurrency))
     sink, port = start_sink(sink_cpu, budget)
     print(f"cpus {cpus}: invoker on {invoker_cpu}, gosink on {sink_cpu}; {args.seconds} s measured per run, "
           f"median of {args.repeat} [each run]")  # fmt: skip
     try:
-        ceilings = [closed_loop_once(port, invoker_cpu) for _ in range(args.repeat)]
-        print(f"grpc.aio closed loop (uvloop, {CLOSED_LOOP_CONCURRENCY} concurrent, one process): "
-              f"{statistics.median(ceilings):,.0f} calls/s [{' '.join(f'{c:,.0f}' for c in ceilings)}]")  # fmt: skip
+        for concurrency in args.closed_loop_concurrency:
+            runs = [closed_loop_once(port, concurrency, invoker_cpu) for _ in range(args.repeat)]
+            print(f"grpc.aio closed loop (uvloop, {concurrency} concurrent, one process): {fmt(runs, 'rate')} calls/s, "
+                  f"CPU per call {fmt(runs, 'cpu_us')} µs, of which the event-loop thread {fmt(runs, 'loop_us')} µs",
+                  flush=True)  # fmt: skip
         with tempfile.TemporaryDirectory(prefix="bench-invoker-") as folder:
             for processes in args.processes:
                 for rate in args.rates:
