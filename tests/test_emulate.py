@@ -1,5 +1,6 @@
 """invoker emulate: a real gRPC server on 127.0.0.1, called by real grpc clients."""
 
+import asyncio
 import json
 import os
 import signal
@@ -179,6 +180,22 @@ def test_faults_fail_whole_endpoints_or_a_seeded_share_of_calls(functions):
         assert statuses == [grpc.StatusCode.UNKNOWN] * 10
         failures = [isinstance(outcome, grpc.RpcError) for outcome, _ in calls(running.port, STEADY, 200)]
         assert 60 <= sum(failures) <= 140
+
+
+def test_a_burst_beyond_grpc_cores_pending_backlog_waits_instead_of_being_cancelled(functions):
+    """gRPC core drops calls the server has not yet picked up past 1,000 (all past 3,000) as CANCELLED."""
+
+    async def burst(port, count):
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            say_hello = protocol.say_hello(channel)
+            metadata = protocol.endpoint_metadata(STEADY)
+            outcomes = await asyncio.gather(
+                *(say_hello(b"", metadata=metadata, timeout=60) for _ in range(count)), return_exceptions=True
+            )
+        return [outcome.code() for outcome in outcomes if isinstance(outcome, grpc.aio.AioRpcError)]
+
+    with emulate.start(functions) as running:
+        assert asyncio.run(burst(running.port, 4000)) == []
 
 
 def test_sink_answers_every_endpoint_at_once(functions):
