@@ -30,6 +30,7 @@ def test_local_run_invokes_every_call_through_the_emulator_and_reports(small_tra
     calls = scheduled_calls(out / "load.json")
     assert calls == 3 + 4 + 5 + 2 + 2
     assert f"wrote {out.name}/latency.csv: {calls} calls" in result.output
+    assert "invoker replay" not in result.output, "no hint to replay by hand what run replays itself"
     summary = json.loads((out / "report" / "summary.json").read_text())
     assert summary["measured"]["calls"] == calls and summary["measured"]["ok"] == calls
 

@@ -30,13 +30,8 @@ def teardown(
     typer.echo(f"deleted {len(deleted)} objects labelled {managed_selector(run_id)} in {where}")
 
 
-def report_deploy(step, target: str, mapping_out: Path, output: Path) -> None:
+def report_deploy(step, mapping_out: Path, output: Path) -> None:
     """Say what the deploy step did; exit 1 naming each failed Service if any failed."""
-    if target == "local":
-        typer.echo(
-            f"local endpoints: serve them with `invoker emulate {mapping_out} --port 50051` and replay with "
-            f"`invoker replay {output} --ingress 127.0.0.1:50051` (or run both: `loadgen run`)"
-        )
     if not isinstance(step, KnativeDeploy):
         return
     options = step.options

@@ -1,5 +1,6 @@
 """loadgen generate: map trace functions to proxies, write mapping.csv and load.json."""
 
+from contextvars import ContextVar
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +16,9 @@ from loadgen.load import DEFAULT_SEED
 from loadgen.profiles import read_config
 from loadgen.progress import progress
 from loadgen.units import Granularity
+
+# Off while `loadgen run` calls this command: it serves and replays the endpoints itself.
+LOCAL_HINT = ContextVar("local_hint", default=True)
 
 
 class Iat(str, Enum):
@@ -108,4 +112,9 @@ def generate(
         f"{warmup} warm-up), {result.load.invocations} invocations, busiest {unit} {result.load.busiest_unit}; "
         f"iat {iat.value}, {'shift' if shift else 'no shift'}, seed {seed}"
     )
-    report_deploy(step, deploy.value, mapping_out, output)
+    report_deploy(step, mapping_out, output)
+    if deploy is DeployTarget.local and LOCAL_HINT.get():
+        typer.echo(
+            f"local endpoints: serve them with `invoker emulate {mapping_out} --port 50051` and replay with "
+            f"`invoker replay {output} --ingress 127.0.0.1:50051` (or run both: `loadgen run`)"
+        )

@@ -63,13 +63,17 @@ def run(
         raise InputError(f"--ingress {ingress!r}: expected HOST:PORT")
     out.mkdir(parents=True, exist_ok=True)
     mapping, load, results = out / "mapping.csv", out / "load.json", out / "latency.csv"
-    _call(
-        generate_command.generate,
-        trace=trace, profile=profile, config=config, output=load, mapping_out=mapping,
-        granularity=granularity, start=start, warmup=warmup, duration=duration, seed=seed,
-        deploy=generate_command.DeployTarget(deploy.value), namespace=namespace,
-        kubeconfig=kubeconfig, context=context, yaml_dir=yaml_dir, ready_timeout=ready_timeout,
-    )  # fmt: skip
+    hint = generate_command.LOCAL_HINT.set(False)
+    try:
+        _call(
+            generate_command.generate,
+            trace=trace, profile=profile, config=config, output=load, mapping_out=mapping,
+            granularity=granularity, start=start, warmup=warmup, duration=duration, seed=seed,
+            deploy=generate_command.DeployTarget(deploy.value), namespace=namespace,
+            kubeconfig=kubeconfig, context=context, yaml_dir=yaml_dir, ready_timeout=ready_timeout,
+        )  # fmt: skip
+    finally:
+        generate_command.LOCAL_HINT.reset(hint)
 
     def replay_to(target: Target):
         # The report below prints the merged summary; replay's own copy would repeat it.
