@@ -35,6 +35,12 @@ def test_defaults_use_the_shipped_trace_and_write_both_files(workdir):
     assert set(units[0]["endpoint"]) <= set(mapping["endpoint"])
 
 
+def test_one_unit_is_counted_in_the_singular(workdir):
+    result = runner.invoke(app, ["generate", "--warmup", "0", "--duration", "1"])
+    assert result.exit_code == 0, result.output
+    assert "wrote load.json: 1 minute (columns 540-540, 0 warm-up)" in result.output
+
+
 def test_window_options_and_seed_give_byte_identical_output(workdir):
     args = ["generate", "--start", "100", "--warmup", "0", "--duration", "3", "--iat", "uniform", "--seed", "5",
             "--namespace", "ns", "--domain", "example.com", "--unique", "--percentile", "50"]  # fmt: skip

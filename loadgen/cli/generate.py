@@ -108,7 +108,7 @@ def generate(
     typer.echo(f"mapping (p{percentile.value}, {'unique' if unique else 'closest'}): {result.summary}")
     typer.echo(f"wrote {mapping_out} (deploy {deploy.value})")
     typer.echo(
-        f"wrote {output}: {result.load.units} {unit}s (columns {result.first_column}-{result.last_column}, "
+        f"wrote {output}: {result.load.units} {unit}{'s' if result.load.units != 1 else ''} (columns {result.first_column}-{result.last_column}, "
         f"{warmup} warm-up), {result.load.invocations} invocations, busiest {unit} {result.load.busiest_unit}; "
         f"iat {iat.value}, {'shift' if shift else 'no shift'}, seed {seed}"
     )
