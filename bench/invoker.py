@@ -1,7 +1,7 @@
 """How fast and how punctual is `invoker replay`? Open-loop fixed-rate runs against a fast sink.
 
     .venv/bin/python bench/invoker.py [--rates 5000 7000 8500] [--processes 1 2] [--seconds 5] [--repeat 3]
-                                      [--invoker-cpus 0,1] [--closed-loop-concurrency 1 4 128]
+                                      [--invoker-cpus 0,1] [--one-child] [--closed-loop-concurrency 1 4 128]
 
 Starts `../shared/tools/gosink` (a Go helloworld server, >50k calls/s on one core) on 127.0.0.1,
 pinned to the last CPU; `invoker emulate --sink` is a Python server and too slow to measure an
@@ -17,7 +17,10 @@ in an open-loop replay with few calls in flight).
 Pinned to one CPU, the invoker's event loop shares that core with gRPC's poller thread, which
 reads every reply. `--invoker-cpus 0,1` (a taskset list) lets the process use those CPUs
 instead, the way `invoker replay` runs on a worker node with cores to spare; on a 2-core machine
-the poller thread then shares the sink's core.
+the poller thread then shares the sink's core. `--one-child` runs each one-process configuration
+as one `--processes` child instead (`invoker.processes.run_children`), placed as `invoker replay
+--processes N` places its children: its event loop on the first of those CPUs, gRPC's threads on
+the rest, or with the loop when there is no other.
 
 Printed per configuration (medians over `--repeat` runs, each run in brackets):
 achieved rate (measured calls / time from the first measured due time to the last send), the
@@ -83,11 +86,15 @@ def write_load(path: Path, rate: int, seconds: int) -> None:
     path.write_text(json.dumps([{"timestamp": offsets, "endpoint": endpoints}] * (WARMUP_UNITS + seconds)))
 
 
-def replay_once(load: Path, output: Path, port: int, seconds: int, processes: int, cpu: str | None) -> dict:
-    command = [sys.executable, "-c", "from invoker.cli import main; main()", "replay", str(load), "--quiet",
-               "--granularity", "second", "--warmup", str(WARMUP_UNITS), "--duration", str(seconds),
-               "--ingress", f"127.0.0.1:{port}", "--timeout", "5", "--output", str(output),
-               "--processes", str(processes)]  # fmt: skip
+def replay_once(load: Path, output: Path, port: int, seconds: int, processes: int, cpu: str | None,
+                one_child: bool = False) -> dict:  # fmt: skip
+    if one_child:
+        command = [sys.executable, __file__, "--child-worker", str(load), str(port), str(output), str(seconds)]
+    else:
+        command = [sys.executable, "-c", "from invoker.cli import main; main()", "replay", str(load), "--quiet",
+                   "--granularity", "second", "--warmup", str(WARMUP_UNITS), "--duration", str(seconds),
+                   "--ingress", f"127.0.0.1:{port}", "--timeout", "5", "--output", str(output),
+                   "--processes", str(processes)]  # fmt: skip
     subprocess.run(pinned(cpu if processes == 1 else None, command), check=True, timeout=seconds * 4 + 60)
     rows = pd.read_csv(output, usecols=["phase", "scheduled_us", "sent_us", "lag_us", "latency_us", "status"])
     measured = rows[rows.phase == "measure"]
@@ -135,6 +142,28 @@ async def closed_loop(port: int, concurrency: int) -> dict:
         }
 
 
+def one_child(load: Path, port: int, output: Path, seconds: int) -> None:
+    """Replay `load` as one `--processes` child of this process; its rows go to `output`."""
+    from invoker.dispatch import Reporter, Target
+    from invoker.loadfile import read_load
+    from invoker.processes import run_children
+    from invoker.results import COLUMNS
+    from invoker.schedule import build_schedule
+
+    class Keep(Reporter):
+        def __init__(self) -> None:
+            self.kept: list[tuple] = []
+
+        def rows(self, rows: list[tuple]) -> None:
+            self.kept.extend(rows)
+
+    units = WARMUP_UNITS + seconds
+    schedule = build_schedule(load, read_load(load, max_units=units), "second", WARMUP_UNITS, units)
+    keep = Keep()
+    run_children(schedule, Target(ingress=f"127.0.0.1:{port}", timeout=5), 1, keep)
+    pd.DataFrame(keep.kept, columns=list(COLUMNS)).to_csv(output, index=False)
+
+
 def closed_loop_once(port: int, concurrency: int, cpu: str | None) -> dict:
     command = [sys.executable, __file__, "--closed-loop-worker", str(port), str(concurrency)]
     done = subprocess.run(pinned(cpu, command), check=True, capture_output=True, text=True, timeout=60)
@@ -156,8 +185,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--invoker-cpus", help="taskset CPU list for one-process runs (default: the first CPU)")
     parser.add_argument("--closed-loop-concurrency", type=int, nargs="+", default=[128])
+    parser.add_argument("--one-child", action="store_true", help="one-process runs as one --processes child")
     parser.add_argument("--closed-loop-worker", type=int, nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--child-worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child_worker:
+        load, port, output, seconds = args.child_worker
+        one_child(Path(load), int(port), Path(output), int(seconds))
+        return
     if args.closed_loop_worker:
         import uvloop
 
@@ -182,9 +217,11 @@ def main() -> None:
                 for rate in args.rates:
                     load = Path(folder) / f"load-{rate}.json"
                     write_load(load, rate, args.seconds)
-                    runs = [replay_once(load, Path(folder) / "out.csv", port, args.seconds, processes, invoker_cpu)
+                    child = args.one_child and processes == 1
+                    runs = [replay_once(load, Path(folder) / "out.csv", port, args.seconds, processes, invoker_cpu, child)
                             for _ in range(args.repeat)]  # fmt: skip
-                    print(f"replay --processes {processes} at {rate:,}/s: achieved {fmt(runs, 'achieved', '/s')}, "
+                    how = "one child" if child else f"--processes {processes}"
+                    print(f"replay {how} at {rate:,}/s: achieved {fmt(runs, 'achieved', '/s')}, "
                           f"OK {fmt(runs, 'ok')}, send lag p50 {fmt(runs, 'lag_p50')} p99 {fmt(runs, 'lag_p99')} "
                           f"max {fmt(runs, 'lag_max')} µs, latency p50 {fmt(runs, 'lat_p50')} "
                           f"p99 {fmt(runs, 'lat_p99')} µs", flush=True)  # fmt: skip

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 
@@ -17,9 +18,12 @@ from typer.testing import CliRunner
 
 from invoker import emulate
 from invoker.cli import app
-from invoker.dispatch import Target
+from invoker.dispatch import Reporter, Target
+from invoker.loadfile import read_load
+from invoker.processes import Placement, placement, run_children
 from invoker.replay import ReplayOptions, replay
 from invoker.results import COLUMNS
+from invoker.schedule import build_schedule
 
 FAST, FAST2, BROKEN, SLOW = "fast.default.example.com", "fast2.default.example.com", "broken.default.example.com", "slow.default.example.com"
 LOCAL = "127.0.0.1"
@@ -131,6 +135,75 @@ def test_processes_merge_their_rows_into_one_file(emulator, tmp_path):
     assert len(rows) == 100 and rows.invocation_id.is_unique and (rows.status == "OK").all()
     assert outcome.summary["calls"] == 40 and outcome.summary["warmup_calls"] == 60
     assert rows.lag_us.median() < 50_000  # one t0 shared by both processes
+
+
+def test_placement_gives_each_event_loop_a_core_and_grpc_the_cores_left_over():
+    assert placement([0, 1, 2, 3], 2) == [Placement(0, frozenset({2, 3})), Placement(1, frozenset({2, 3}))]
+    assert placement([4, 6], 2) == [Placement(4, frozenset({4})), Placement(6, frozenset({6}))]
+    assert placement([0], 2) == [None, None]
+
+
+def cpu_set(text):
+    """{0, 2, 3} from a Cpus_allowed_list such as "0,2-3"."""
+    cpus = set()
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        cpus.update(range(int(first), int(last or first) + 1))
+    return frozenset(cpus)
+
+
+def thread_cpus(pid):
+    """{thread id: CPUs it may run on} of a process, {} once it has gone."""
+    cpus = {}
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/status") as status:
+                allowed = next(line.split()[1] for line in status if line.startswith("Cpus_allowed_list"))
+            cpus[int(tid)] = cpu_set(allowed)
+    except (FileNotFoundError, ProcessLookupError, StopIteration):
+        return {}
+    return cpus
+
+
+class Discard(Reporter):
+    def rows(self, rows):
+        pass
+
+
+def children_of(pid):
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry))
+        except (ValueError, OSError, IndexError):
+            continue
+    return found
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs 2 CPUs: one for the event loop, one left over for gRPC")
+def test_a_child_runs_its_event_loop_on_its_core_and_grpc_threads_on_the_cores_left_over(emulator, tmp_path):
+    cpus = sorted(os.sched_getaffinity(0))
+    load = write_load(tmp_path / "load.json", [even_calls([FAST], 200)] * 2)
+    schedule = build_schedule(load, read_load(load), "second", 0, 2)
+    seen = {}
+
+    def watch(deadline):
+        while time.monotonic() < deadline and not seen:
+            for child in children_of(os.getpid()):
+                threads = thread_cpus(child)
+                if threads.get(child) == {cpus[0]} and len(threads) > 1:
+                    seen.update(threads, child=child)
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch, args=(time.monotonic() + 20,), daemon=True)
+    watcher.start()
+    run_children(schedule, Target(ingress=f"127.0.0.1:{emulator.port}", timeout=5), 1, Discard())
+    watcher.join()
+    child = seen.pop("child")
+    assert seen.pop(child) == {cpus[0]}, "the event-loop thread is on the child's core"
+    assert frozenset(cpus[1:]) in seen.values(), f"gRPC's threads are on the cores left over: {seen}"
 
 
 def test_old_vswarm_load_json_replays_with_port_appended_and_vswarm_latency_file(emulator, tmp_path):
