@@ -1,8 +1,8 @@
 """Where dispatchers run: in this process, or in `--processes N` children feeding this one.
 
-With N children the schedule is split call by call (`schedule.split`). Each child is placed
-(`placement`), connects, and reports ready; the parent then gives all
-of them one start instant t0 (`perf_counter_ns` is CLOCK_MONOTONIC, the same in every process)
+With N children the schedule is split call by call (`schedule.split`). Each child is placed on
+the cores (`placement`), connects, and reports ready; the parent then gives all of them one
+start instant t0 (`perf_counter_ns` is CLOCK_MONOTONIC, the same in every process)
 and relays their rows, as orjson messages over a pipe, to one `Reporter` (the results file).
 SIGINT/SIGTERM to the parent is forwarded; every child stops issuing, drains and reports.
 This module imports no pandas, so children start quickly.
@@ -38,9 +38,9 @@ class Placement:
 def placement(cpus: list[int], processes: int) -> list[Placement | None]:
     """Each child's event loop on a core of its own; gRPC's threads on the cores left over.
 
-    Beside its event loop, gRPC's poller thread competes with it for one core: one child at
-    7,000 calls/s had send lag p50 138 µs and latency p50 3.4 ms so, 52 µs and 0.46 ms with gRPC
-    on another core (`bench/invoker.py --one-child`). With no core left over each child keeps to
+    Beside its event loop, gRPC's poller thread competes with it for one core. One child at
+    7,000 calls/s: send lag p50 138 µs and latency p50 3.4 ms on one core; 52 µs and 0.46 ms
+    with gRPC's threads on another (`bench/invoker.py --one-child`). With no core left over each child keeps to
     its own core, which measured better than pollers roaming onto the other loops' cores
     (`--processes 2` at 12,000/s on 2 cores: send lag p50 127 vs 244 µs). Fewer cores than
     children: no pinning.
