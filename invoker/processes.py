@@ -35,6 +35,11 @@ class Placement:
     grpc_cpus: frozenset[int]
 
 
+def usable_cpus() -> list[int]:
+    """The CPUs this process may run on; none known where the OS has no affinity API (macOS)."""
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+
+
 def placement(cpus: list[int], processes: int) -> list[Placement | None]:
     """Each child's event loop on a core of its own; gRPC's threads on the cores left over.
 
@@ -132,7 +137,7 @@ def _child(schedule: Schedule, target: Target, connection, place: Placement | No
 
 def run_children(schedule: Schedule, target: Target, processes: int, sink: Reporter) -> RunResult:
     """Split the schedule over child processes, relay their rows into `sink`."""
-    places = placement(sorted(os.sched_getaffinity(0)), processes)
+    places = placement(usable_cpus(), processes)
     context = multiprocessing.get_context("spawn")
     children, connections = [], []
     for part, place in zip(split(schedule, processes), places):

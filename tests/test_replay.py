@@ -143,6 +143,14 @@ def test_placement_gives_each_event_loop_a_core_and_grpc_the_cores_left_over():
     assert placement([0], 2) == [None, None]
 
 
+def test_processes_run_unpinned_where_the_os_has_no_affinity_api(monkeypatch, emulator, tmp_path):
+    monkeypatch.delattr(os, "sched_getaffinity")
+    monkeypatch.delattr(os, "sched_setaffinity")
+    load = write_load(tmp_path / "load.json", [even_calls([FAST, FAST2], 20)])
+    run(load, tmp_path / "out.csv", emulator.port, warmup=0, duration=1, processes=2)
+    assert len(read(tmp_path / "out.csv")) == 20
+
+
 def cpu_set(text):
     """{0, 2, 3} from a Cpus_allowed_list such as "0,2-3"."""
     cpus = set()
