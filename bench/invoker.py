@@ -144,24 +144,24 @@ async def closed_loop(port: int, concurrency: int) -> dict:
 
 def one_child(load: Path, port: int, output: Path, seconds: int) -> None:
     """Replay `load` as one `--processes` child of this process; its rows go to `output`."""
+    from rich.console import Console
+
     from invoker.dispatch import Reporter, Target
-    from invoker.loadfile import read_load
     from invoker.processes import run_children
-    from invoker.results import COLUMNS
-    from invoker.schedule import build_schedule
+    from invoker.replay import ReplayOptions, load_schedule
+    from invoker.results import ResultsWriter
 
-    class Keep(Reporter):
-        def __init__(self) -> None:
-            self.kept: list[tuple] = []
+    options = ReplayOptions(load, output, "second", WARMUP_UNITS, seconds)
+    writer = ResultsWriter(output)
 
+    class ToFile(Reporter):
         def rows(self, rows: list[tuple]) -> None:
-            self.kept.extend(rows)
+            writer.write(rows)
 
-    units = WARMUP_UNITS + seconds
-    schedule = build_schedule(load, read_load(load, max_units=units), "second", WARMUP_UNITS, units)
-    keep = Keep()
-    run_children(schedule, Target(ingress=f"127.0.0.1:{port}", timeout=5), 1, keep)
-    pd.DataFrame(keep.kept, columns=list(COLUMNS)).to_csv(output, index=False)
+    try:
+        run_children(load_schedule(options, Console()), Target(ingress=f"127.0.0.1:{port}", timeout=5), 1, ToFile())
+    finally:
+        writer.close()
 
 
 def closed_loop_once(port: int, concurrency: int, cpu: str | None) -> dict:

@@ -14,16 +14,15 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from invoker import emulate
 from invoker.cli import app
 from invoker.dispatch import Reporter, Target
-from invoker.loadfile import read_load
-from invoker.processes import Placement, placement, run_children
-from invoker.replay import ReplayOptions, replay
+from invoker.processes import Placement, placement, run_children, usable_cpus
+from invoker.replay import ReplayOptions, load_schedule, replay
 from invoker.results import COLUMNS
-from invoker.schedule import build_schedule
 
 FAST, FAST2, BROKEN, SLOW = "fast.default.example.com", "fast2.default.example.com", "broken.default.example.com", "slow.default.example.com"
 LOCAL = "127.0.0.1"
@@ -190,11 +189,11 @@ def children_of(pid):
     return found
 
 
-@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs 2 CPUs: one for the event loop, one left over for gRPC")
+@pytest.mark.skipif(len(usable_cpus()) < 2, reason="needs 2 CPUs: one for the event loop, one left over for gRPC")
 def test_a_child_runs_its_event_loop_on_its_core_and_grpc_threads_on_the_cores_left_over(emulator, tmp_path):
-    cpus = sorted(os.sched_getaffinity(0))
+    cpus = usable_cpus()
     load = write_load(tmp_path / "load.json", [even_calls([FAST], 200)] * 2)
-    schedule = build_schedule(load, read_load(load), "second", 0, 2)
+    schedule = load_schedule(ReplayOptions(load=load, granularity="second", warmup=0, duration=2), Console())
     seen = {}
 
     def watch(deadline):
