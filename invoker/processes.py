@@ -44,7 +44,7 @@ def placement(cpus: list[int], processes: int) -> list[Placement | None]:
     """Each child's event loop on a core of its own; gRPC's threads on the cores left over.
 
     Beside its event loop, gRPC's poller thread competes with it for one core. One child at
-    7,000 calls/s: send lag p50 138 µs and latency p50 3.4 ms on one core; 52 µs and 0.46 ms
+    7,000 calls/s: send lag p50 149 µs and latency p50 2.4 ms on one core; 64 µs and 0.8 ms
     with gRPC's threads on another (`bench/invoker.py --one-child`). With no core left over
     each child keeps to its own core, which measured better than pollers roaming onto the
     other loops' cores (`--processes 2` at 12,000/s on 2 cores: send lag p50 127 vs 244 µs).
