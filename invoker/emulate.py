@@ -35,7 +35,7 @@ from pathlib import Path
 import grpc
 
 from invoker import helloworld_pb2, protocol
-from loadgen.errors import InputError
+from loadcore.errors import InputError
 
 DEFAULT_CONCURRENCY = 1000
 STOP_GRACE_S = 1.0
@@ -95,9 +95,9 @@ class Faults:
 def read_functions(mapping_path: Path, profile_path: Path) -> dict[str, EmulatedFunction]:
     """The functions of `mapping.csv` keyed by endpoint (or service name while undeployed)."""
     # Imported here: pandas and scipy would add a second to every --processes worker's start.
-    from loadgen.csvfile import line_of
-    from loadgen.mapping import FAILED, read_mapping
-    from loadgen.profiles import PERCENTILES, column, read_profiles
+    from loadcore.csvfile import line_of
+    from loadcore.mappingfile import FAILED, read_mapping
+    from loadcore.profiles import PERCENTILES, column, read_profiles
 
     mapping = read_mapping(mapping_path)
     profiles = read_profiles(profile_path)

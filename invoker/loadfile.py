@@ -13,7 +13,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from loadgen.errors import InputError
+from loadcore.errors import InputError
 
 
 @dataclass(frozen=True)

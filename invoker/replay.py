@@ -18,7 +18,7 @@ from invoker.processes import run_children, run_here
 from invoker.results import ResultsWriter
 from invoker.schedule import Schedule, build_schedule, shard
 from invoker.stats import ResultStats, render_summary
-from loadgen.progress import progress, summary_console
+from loadcore.console import progress, summary_console
 
 BEHIND_US = 10_000  # a send lag p99 above this is reported as an overloaded invoker
 

@@ -25,7 +25,7 @@ import io
 import os
 from pathlib import Path
 
-from loadgen.errors import InputError
+from loadcore.errors import InputError
 
 COLUMNS = (
     "unit",

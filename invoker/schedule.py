@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from loadgen.errors import InputError
-from loadgen.units import UNIT_US
+from loadcore.errors import InputError
+from loadcore.units import UNIT_US
 
 if TYPE_CHECKING:  # reading needs pandas; `--processes` children only need the schedule
     from invoker.loadfile import Load

@@ -13,8 +13,9 @@ import pandas as pd
 
 from loadgen import naming
 from loadgen.load import DEFAULT_SEED, LoadStats, write_load
-from loadgen.mapping import PLANNED, MappingSummary, build_mapping, summarise, write_mapping
-from loadgen.profiles import read_profiles
+from loadcore.mappingfile import PLANNED, write_mapping
+from loadgen.mapping import MappingSummary, build_mapping, summarise
+from loadcore.profiles import read_profiles
 from loadgen.trace import Trace, read_trace
 
 Deploy = Callable[[pd.DataFrame], pd.DataFrame]

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from loadgen.errors import InputError
+from loadcore.errors import InputError
 
 IAT_MODES = ("exponential", "uniform", "equidistant")
 DEFAULT_SEED = 42

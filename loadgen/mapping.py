@@ -1,4 +1,4 @@
-"""Map trace functions to vSwarm proxies, and the `mapping.csv` file that records it.
+"""Map trace functions to vSwarm proxies: the distance, closest and unique modes, the summary.
 
 Distance (as the vSwarm mapper): Euclidean distance of (ln memory, ln duration) at one
 percentile (p50 or p75), trace values of 0 clamped to 0.01; a proxy with a missing or zero
@@ -13,48 +13,23 @@ are compared as they are (as vSwarm does).  Were Azure's MB 10^6 bytes, the trac
   one proxy when n <= m (an injective mapping), and when n > m the load is balanced, solved
   exactly as an assignment onto each proxy column repeated ceil(n / m) times.
 
-`mapping.csv` (written by `write_mapping`, read and validated by `read_mapping`): one row per
-trace function in trace order, comma-separated, UTF-8, with the columns of `COLUMNS` in that
-order (readers find them by name; extra columns are allowed):
-
-| column | meaning |
-|---|---|
-| HashOwner, HashApp, HashFunction, Trigger | the trace function |
-| trace_memory_mb, trace_duration_ms | its memory (MB) and duration (ms) at the mapping percentile |
-| proxy | the chosen proxy (a key of profile.json) |
-| proxy_memory_mib, proxy_duration_ms | the proxy's memory (MiB) and duration (ms) at the same percentile |
-| distance | the distance above |
-| service | the function's own Knative Service name, `<proxy>-<id>` (`loadgen.naming`) |
-| endpoint | host to invoke, `<service>.<namespace>.<domain>`, no scheme or port (empty if not deployed) |
-| status | `planned` (not deployed), `ready`, or `failed: <reason>` |
+The table it builds is `mapping.csv` (`loadcore.mappingfile`).
 """
 
 from dataclasses import dataclass
 from math import ceil
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from loadcore.errors import InputError
+from loadcore.mappingfile import COLUMNS, PLANNED
+from loadcore.profiles import column
 from loadgen import naming
-from loadgen.csvfile import line_of, number_column, read_csv, require_columns, text_column
-from loadgen.errors import InputError
-from loadgen.profiles import column
 from loadgen.trace import Trace
 
-COLUMNS = [
-    "HashOwner", "HashApp", "HashFunction", "Trigger",
-    "trace_memory_mb", "trace_duration_ms",
-    "proxy", "proxy_memory_mib", "proxy_duration_ms", "distance",
-    "service", "endpoint", "status",
-]  # fmt: skip
-TEXT_COLUMNS = ("HashOwner", "HashApp", "HashFunction", "Trigger", "proxy", "service", "endpoint", "status")
-NUMBER_COLUMNS = ("trace_memory_mb", "trace_duration_ms", "proxy_memory_mib", "proxy_duration_ms", "distance")
 PERCENTILES = (50, 75)
 TRACE_ZERO = 0.01
-PLANNED = "planned"
-READY = "ready"
-FAILED = "failed"
 MAX_UNIQUE_CELLS = 20_000_000
 
 
@@ -160,39 +135,3 @@ def summarise(mapping: pd.DataFrame, max_distance: float) -> MappingSummary:
         max_distance=max_distance,
         over=int((distance > max_distance).sum()),
     )
-
-
-def write_mapping(mapping: pd.DataFrame, path: Path) -> None:
-    """Write `mapping.csv` (columns `COLUMNS` first, then any extra ones)."""
-    extra = [c for c in mapping.columns if c not in COLUMNS]
-    mapping[COLUMNS + extra].to_csv(path, index=False, float_format="%.6g", lineterminator="\n")
-
-
-def read_mapping(path: Path) -> pd.DataFrame:
-    """Read and validate `mapping.csv`; every problem is an `InputError` naming line and column."""
-    path = Path(path)
-    table = read_csv(path, NUMBER_COLUMNS, text_columns=TEXT_COLUMNS)
-    require_columns(path, table, COLUMNS)
-    for name in ("HashOwner", "HashApp", "HashFunction", "Trigger", "proxy", "service", "status"):
-        table[name] = text_column(path, table, name)
-    table["endpoint"] = table["endpoint"].fillna("").astype(str).str.strip()
-    for name in NUMBER_COLUMNS:
-        table[name] = number_column(path, table, name)
-    for row, (service, status, endpoint) in enumerate(zip(table["service"], table["status"], table["endpoint"])):
-        if not naming.is_service_name(service):
-            raise InputError(
-                f"{path}: line {line_of(row)}, column 'service': {service!r}, expected a DNS-1035 name "
-                f"of at most {naming.MAX_NAME} characters"
-            )
-        if status not in (PLANNED, READY) and not status.startswith(f"{FAILED}:"):
-            raise InputError(
-                f"{path}: line {line_of(row)}, column 'status': {status!r}, expected planned, ready or 'failed: <reason>'"
-            )
-        if status == READY and not endpoint:
-            raise InputError(f"{path}: line {line_of(row)}, column 'endpoint': empty, expected the host of a ready service")
-    for key, what in ((["HashOwner", "HashApp", "HashFunction"], "function"), (["service"], "service")):
-        duplicated = table.duplicated(key).to_numpy()
-        if duplicated.any():
-            row = int(np.flatnonzero(duplicated)[0])
-            raise InputError(f"{path}: line {line_of(row)}: duplicate {what} {'/'.join(table.iloc[row][key])}, expected one row each")
-    return table

@@ -16,7 +16,7 @@ import pandas as pd
 
 from loadgen import figures
 from loadgen.mapping import TRACE_ZERO
-from loadgen.profiles import column
+from loadcore.profiles import column
 from loadgen.trace import Trace
 
 TRACE_COLOR, PROXY_COLOR, MARK_COLOR = "tab:blue", "tab:red", "tab:green"

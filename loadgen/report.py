@@ -43,7 +43,7 @@ from invoker.results import PHASE_MEASURE, PHASE_WARMUP
 from invoker.stats import Breakdown, ResultStats, cdf, empty_percentiles
 from loadgen import figures
 from loadgen.resultsfile import ResultsChunks
-from loadgen.units import UNIT_US
+from loadcore.units import UNIT_US
 
 WORST_FUNCTIONS = 20
 
@@ -286,7 +286,7 @@ def _units(merged: MergedResults, calls_per_unit: np.ndarray | None, warmup_unit
 def function_profiles(mapping: pd.DataFrame, endpoints) -> pd.DataFrame:
     """Service, proxy and profiled duration (µs, at the mapping percentile) per endpoint.
 
-    `mapping` is a `loadgen.mapping.read_mapping` table. An endpoint matches a mapping row
+    `mapping` is a `loadcore.mappingfile.read_mapping` table. An endpoint matches a mapping row
     by its `endpoint`, or else by its first DNS label being the row's `service` (so results
     against an emulator or another domain still match). Unmatched endpoints are left out.
     """

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from invoker.results import COLUMNS, PHASE_MEASURE, PHASE_WARMUP
-from loadgen.csvfile import check_field_counts, unquoted
-from loadgen.errors import InputError
+from loadcore.csvfile import check_field_counts, unquoted
+from loadcore.errors import InputError
 
 BLOCK_BYTES = 8 * 1024 * 1024
 INTEGER_COLUMNS = ("unit", "scheduled_us", "sent_us", "lag_us", "latency_us", "latency_from_schedule_us")

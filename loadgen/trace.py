@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from loadgen.csvfile import (
+from loadcore.csvfile import (
     count_matrix,
     line_of,
     number_column,
@@ -44,8 +44,8 @@ from loadgen.csvfile import (
     require_columns,
     text_column,
 )
-from loadgen.errors import InputError
-from loadgen.units import UNIT_US
+from loadcore.errors import InputError
+from loadcore.units import UNIT_US
 
 KEY = ["HashOwner", "HashApp", "HashFunction"]
 DURATION_PERCENTILES = (0, 1, 25, 50, 75, 99, 100)

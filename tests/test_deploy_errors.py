@@ -14,10 +14,10 @@ import pytest
 import yaml
 from kubernetes import client
 
-from loadgen import shipped
+from loadcore import shipped
 from loadgen.deploy.knative import KnativeOptions, Target, deploy_knative
-from loadgen.errors import InputError
-from loadgen.profiles import read_config, read_profiles
+from loadcore.errors import InputError
+from loadcore.profiles import read_config, read_profiles
 
 TARGETS = [Target("auth-go-aaaaaaaaaa", "auth-go", "a")]
 

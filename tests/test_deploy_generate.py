@@ -7,10 +7,10 @@ import yaml
 from kubernetes import client
 from typer.testing import CliRunner
 
-from loadgen import shipped
+from loadcore import shipped
 from loadgen.cli import app
-from loadgen.mapping import read_mapping
-from loadgen.profiles import read_profiles
+from loadcore.mappingfile import read_mapping
+from loadcore.profiles import read_profiles
 
 runner = CliRunner()
 

@@ -6,12 +6,12 @@ import pytest
 import yaml
 from kubernetes import client
 
-from loadgen import shipped
+from loadcore import shipped
 from loadgen.deploy import objects
 from loadgen.deploy.cluster import FUNCTION, MANAGED_BY, RUN_ID, connect
 from loadgen.deploy.knative import KnativeOptions, Target, deploy_knative
-from loadgen.errors import InputError
-from loadgen.profiles import DeployCommands, read_config, read_profiles
+from loadcore.errors import InputError
+from loadcore.profiles import DeployCommands, read_config, read_profiles
 
 GROUP, VERSION, PLURAL = "serving.knative.dev", "v1", "services"
 

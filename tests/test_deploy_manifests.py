@@ -4,10 +4,10 @@
 import pytest
 from kubernetes import client
 
-from loadgen import shipped
+from loadcore import shipped
 from loadgen.deploy import manifests
 from loadgen.deploy.knative import KnativeOptions, Target, deploy_knative
-from loadgen.profiles import read_config, read_profiles
+from loadcore.profiles import read_config, read_profiles
 
 PROFILES = read_profiles(shipped.default_profile())
 CONFIG = read_config(shipped.default_config())

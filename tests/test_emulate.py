@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from invoker import emulate, protocol
 from invoker.cli import app
-from loadgen import mapping as mapping_file
+from loadcore import mappingfile as mapping_file
 
 PERCENTILES = (0, 1, 5, 25, 50, 75, 95, 99, 100)
 PROFILE = {

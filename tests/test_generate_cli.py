@@ -5,9 +5,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from loadgen import shipped
+from loadcore import shipped
 from loadgen.cli import app
-from loadgen.mapping import read_mapping
+from loadcore.mappingfile import read_mapping
 from loadgen.trace import read_trace
 from tracefiles import trace_rows
 

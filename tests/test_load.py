@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from loadgen.errors import InputError
+from loadcore.errors import InputError
 from loadgen.load import IAT_MODES, UnitStreams, unit_calls, write_load
 
 MINUTE = 60_000_000

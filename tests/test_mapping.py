@@ -7,19 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from loadgen import naming, shipped
-from loadgen.errors import InputError
-from loadgen.mapping import (
-    COLUMNS,
-    build_mapping,
-    closest,
-    distances,
-    read_mapping,
-    summarise,
-    unique,
-    write_mapping,
-)
-from loadgen.profiles import read_profiles
+from loadcore import shipped
+from loadgen import naming
+from loadcore.errors import InputError
+from loadcore.mappingfile import COLUMNS, read_mapping, write_mapping
+from loadcore.names import is_service_name
+from loadgen.mapping import build_mapping, closest, distances, summarise, unique
+from loadcore.profiles import read_profiles
 from loadgen.trace import read_trace
 
 
@@ -89,10 +83,10 @@ def test_unique_on_shipped_data_uses_each_proxy_at_most_twice():
 def test_service_names_are_stable_valid_and_distinct_per_function():
     name = naming.service_name("fibonacci-go-1500000-1515000", "owner", "app", "function")
     assert name == naming.service_name("fibonacci-go-1500000-1515000", "owner", "app", "function")
-    assert name.startswith("fibonacci-go-1500000-1515000-") and naming.is_service_name(name)
+    assert name.startswith("fibonacci-go-1500000-1515000-") and is_service_name(name)
     assert name != naming.service_name("fibonacci-go-1500000-1515000", "owner", "app2", "function")
     for proxy in ("Video_Analytics.Standalone", "9lives", "x" * 80, "---", "a--b__c"):
-        assert naming.is_service_name(naming.service_name(proxy, "o", "a", "f")), proxy
+        assert is_service_name(naming.service_name(proxy, "o", "a", "f")), proxy
 
 
 def test_service_name_is_the_same_on_every_run():

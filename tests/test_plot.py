@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from loadgen import shipped
+from loadcore import shipped
 from loadgen.cli import app
-from loadgen.mapping import build_mapping, write_mapping
+from loadcore.mappingfile import write_mapping
+from loadgen.mapping import build_mapping
 from loadgen.plot import FIGURES, log_decade_edges, plot_all
-from loadgen.profiles import read_profiles
+from loadcore.profiles import read_profiles
 from loadgen.trace import read_trace
 
 MAGIC = {"png": b"\x89PNG\r\n\x1a\n", "pdf": b"%PDF-", "svg": b"<?xml"}

@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from loadgen import shipped
-from loadgen.errors import InputError
+from loadcore import shipped
+from loadcore.errors import InputError
 from loadgen.mapping import build_mapping
-from loadgen.profiles import DeployCommands, read_config, read_profiles
+from loadcore.profiles import DeployCommands, read_config, read_profiles
 from loadgen.trace import read_trace
 from tracefiles import trace_rows
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from invoker.results import COLUMNS
 from loadgen.cli import app
-from loadgen.mapping import COLUMNS as MAPPING_COLUMNS, write_mapping
+from loadcore.mappingfile import COLUMNS as MAPPING_COLUMNS, write_mapping
 from loadgen.report import build_summary, merge_results
 from loadgen.resultsfile import ResultsChunks
 

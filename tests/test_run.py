@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from invoker.emulate import emulator_process
 from loadgen.cli import app
-from loadgen.mapping import read_mapping
+from loadcore.mappingfile import read_mapping
 
 runner = CliRunner()
 

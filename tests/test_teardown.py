@@ -3,10 +3,10 @@
 from kubernetes import client
 from typer.testing import CliRunner
 
-from loadgen import shipped
+from loadcore import shipped
 from loadgen.cli import app
 from loadgen.deploy.knative import KnativeOptions, Target, deploy_knative
-from loadgen.profiles import read_config, read_profiles
+from loadcore.profiles import read_config, read_profiles
 
 GROUP, VERSION, PLURAL = "serving.knative.dev", "v1", "services"
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from loadgen import shipped
-from loadgen.errors import InputError
+from loadcore import shipped
+from loadcore.errors import InputError
 from loadgen.trace import read_trace
 from tracefiles import trace_rows
 

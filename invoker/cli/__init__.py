@@ -1,17 +1,9 @@
 """The `invoker` command: a thin Typer layer over the library, one module per command."""
 
-import typer
-
 from invoker.cli import emulate, replay
+from loadcore.cli import new_app
 
-app = typer.Typer(
-    help="Replay load.json open-loop against gRPC functions (worker nodes), or emulate them.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
-
+app = new_app("Replay load.json open-loop against gRPC functions (worker nodes), or emulate them.")
 app.command("replay")(replay.replay)
 app.command("emulate")(emulate.emulate)
 

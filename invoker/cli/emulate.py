@@ -5,8 +5,8 @@ from pathlib import Path
 import typer
 
 from invoker import emulate as emulator
-from loadgen import shipped
-from loadgen.errors import InputError
+from loadcore import shipped
+from loadcore.errors import InputError
 
 
 def emulate(

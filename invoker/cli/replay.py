@@ -8,9 +8,9 @@ from invoker.dispatch import Target
 from invoker.replay import ReplayOptions
 from invoker.replay import replay as run_replay
 from invoker.schedule import parse_shard
-from loadgen.errors import InputError
-from loadgen.progress import summary_console
-from loadgen.units import Granularity
+from loadcore.errors import InputError
+from loadcore.console import summary_console
+from loadcore.units import Granularity
 
 
 def replay(

@@ -1,17 +1,9 @@
 """The `loadgen` command: a thin Typer layer over the library, one module per command."""
 
-import typer
-
+from loadcore.cli import new_app
 from loadgen.cli import deploy, generate, plot, report, run
 
-app = typer.Typer(
-    help="Trace-driven load generation for serverless clusters (master node).",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
-
+app = new_app("Trace-driven load generation for serverless clusters (master node).")
 app.command("generate")(generate.generate)
 app.command("run")(run.run)
 app.command("teardown")(deploy.teardown)

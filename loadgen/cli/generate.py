@@ -7,15 +7,16 @@ from typing import Annotated
 
 import typer
 
-from loadgen import naming, shipped
+from loadcore import shipped
+from loadgen import naming
 from loadgen.cli import options
 from loadgen.cli.deploy import report_deploy
 from loadgen.deploy.step import choose_deploy
 from loadgen.generate import generate as run_generate
 from loadgen.load import DEFAULT_SEED
-from loadgen.profiles import read_config
-from loadgen.progress import progress
-from loadgen.units import Granularity
+from loadcore.profiles import read_config
+from loadcore.console import progress
+from loadcore.units import Granularity
 
 # Off while `loadgen run` calls this command: it serves and replays the endpoints itself.
 LOCAL_HINT = ContextVar("local_hint", default=True)

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from loadgen.units import Granularity
+from loadcore.units import Granularity
 
 TraceDir = Annotated[Path, typer.Option("--trace", help="Trace folder (invocations, durations, memory CSVs).")]
 ProfileFile = Annotated[Path, typer.Option("--profile", help="Proxy profiles (vSwarm profile.json).")]

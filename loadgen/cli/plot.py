@@ -6,11 +6,12 @@ from pathlib import Path
 import typer
 
 from loadgen import plot as library
-from loadgen import shipped
+from loadcore import shipped
 from loadgen.cli import options
 from loadgen.figures import FORMATS
-from loadgen.mapping import PERCENTILES, build_mapping, read_mapping
-from loadgen.profiles import read_profiles
+from loadcore.mappingfile import read_mapping
+from loadgen.mapping import PERCENTILES, build_mapping
+from loadcore.profiles import read_profiles
 from loadgen.trace import read_trace
 
 FileFormat = Enum("FileFormat", {name: name for name in FORMATS}, type=str)

@@ -8,9 +8,9 @@ import typer
 from invoker.stats import render_summary
 from loadgen import report as library
 from loadgen.figures import FORMATS
-from loadgen.mapping import read_mapping
-from loadgen.progress import progress, summary_console
-from loadgen.units import Granularity
+from loadcore.mappingfile import read_mapping
+from loadcore.console import progress, summary_console
+from loadcore.units import Granularity
 
 FileFormat = Enum("FileFormat", {name: name for name in FORMATS}, type=str)
 

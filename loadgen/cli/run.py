@@ -17,13 +17,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from loadgen import naming, shipped
+from loadcore import shipped
+from loadgen import naming
 from loadgen.cli import generate as generate_command
 from loadgen.cli import options
 from loadgen.cli import report as report_command
-from loadgen.errors import InputError
+from loadcore.errors import InputError
 from loadgen.load import DEFAULT_SEED
-from loadgen.units import Granularity
+from loadcore.units import Granularity
 
 
 class RunTarget(str, Enum):

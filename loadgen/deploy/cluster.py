@@ -15,7 +15,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
-from loadgen.errors import InputError
+from loadcore.errors import InputError
 
 #: Labels put on every object loadgen creates; teardown selects on `MANAGED_BY`.
 MANAGED_BY = "app.kubernetes.io/managed-by"

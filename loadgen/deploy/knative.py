@@ -18,13 +18,13 @@ from pathlib import Path
 
 import yaml
 
-from loadgen import shipped
+from loadcore import shipped
 from loadgen.deploy import manifests, objects, services
 from loadgen.deploy.cluster import FUNCTION, MANAGED_BY, MANAGER, PROXY, RUN_ID, connect
 from loadgen.deploy.manifests import ApplyFile, Command
 from loadgen.deploy.services import Outcome
-from loadgen.errors import InputError
-from loadgen.profiles import DeployCommands
+from loadcore.errors import InputError
+from loadcore.profiles import DeployCommands
 
 DRY_RUN = "dry-run"
 LABEL_VALUE = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
@@ -88,7 +88,7 @@ def plan(
     """Render every Service and dependency for `targets`; no cluster is touched.
 
     `proxy_yaml` maps a proxy to its manifest path (profile.json `yaml`); `commands` is
-    `loadgen.profiles.read_config()`: deployment commands by `yaml-location`.
+    `loadcore.profiles.read_config()`: deployment commands by `yaml-location`.
     """
     if not LABEL_VALUE.fullmatch(options.run_id):
         raise InputError(f"--run-id {options.run_id!r}: expected at most 63 letters, digits, '-', '_' or '.', "

@@ -11,17 +11,15 @@ annotations on the revision template (where Knative reads them).  Nothing else c
 """
 
 import copy
-import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from loadgen.errors import InputError
+from loadcore import names
+from loadcore.errors import InputError
 
-DNS_1035 = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
-MAX_NAME = 63
 
 
 @dataclass(frozen=True)
@@ -71,8 +69,8 @@ def load_service(path: Path) -> dict:
 
 
 def check_name(name: str) -> str:
-    if len(name) > MAX_NAME or not DNS_1035.fullmatch(name):
-        raise InputError(f"service name {name!r} is not a DNS-1035 label of at most {MAX_NAME} characters")
+    if not names.is_service_name(name):
+        raise InputError(f"service name {name!r} is not a DNS-1035 label of at most {names.MAX_SERVICE_NAME} characters")
     return name
 
 

@@ -19,7 +19,7 @@ from loadgen.deploy.cluster import (
     is_managed,
     managed_selector,
 )
-from loadgen.errors import InputError
+from loadcore.errors import InputError
 
 DEPENDENCY_KINDS = (
     ("apps/v1", "Deployment"),

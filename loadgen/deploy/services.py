@@ -25,7 +25,7 @@ from loadgen.deploy.cluster import (
     api_errors,
     is_managed,
 )
-from loadgen.errors import InputError
+from loadcore.errors import InputError
 
 READY, TIMEOUT = "ready", "failed: timeout"
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from loadgen import naming
-from loadgen.errors import InputError
+from loadcore.errors import InputError
 
 if TYPE_CHECKING:  # pandas and the Kubernetes client take a second to import: only when deploying
     import pandas as pd
@@ -61,8 +61,8 @@ class KnativeDeploy:
         import pandas as pd
 
         from loadgen.deploy.knative import DRY_RUN, Target, deploy_knative
-        from loadgen.mapping import PLANNED, READY
-        from loadgen.profiles import read_config, read_profiles
+        from loadcore.mappingfile import PLANNED, READY
+        from loadcore.profiles import read_config, read_profiles
 
         services = [self.service_of(row) for row in mapping.itertuples()]
         targets = {}
@@ -116,7 +116,7 @@ def choose_deploy(
         raise InputError(f"{options}: only with --deploy knative, not --deploy {target}")
     if target in ("none", "local"):
         from loadgen.generate import placeholder_deploy
-        from loadgen.mapping import PLANNED, READY
+        from loadcore.mappingfile import PLANNED, READY
 
         return placeholder_deploy(namespace, domain, PLANNED if target == "none" else READY)
     from loadgen.deploy.knative import KnativeOptions

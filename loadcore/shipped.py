@@ -1,7 +1,7 @@
 """Where the shipped proxy profiles and sample trace live, in a checkout and when installed.
 
 `pyproject.toml` maps the top-level `profiles/` and `trace/` folders into the wheel as
-`loadgen/_data/profiles` and `loadgen/_data/trace`, so `pip install .` carries them; in a
+`loadcore/_data/profiles` and `loadcore/_data/trace`, so `pip install .` carries them; in a
 source checkout (and an editable install) they are the top-level folders themselves.
 """
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from loadgen.errors import InputError
+from loadcore.errors import InputError
 
 
 def read_csv(path: Path, known_columns: tuple[str, ...], text_columns: tuple[str, ...] = ()) -> pd.DataFrame:

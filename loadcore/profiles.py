@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from loadgen.errors import InputError
+from loadcore.errors import InputError
 
 PERCENTILES = (0, 1, 5, 25, 50, 75, 95, 99, 100)
 METRICS = ("memory", "duration", "cpu")

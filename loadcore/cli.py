@@ -1,0 +1,37 @@
+"""What the `loadgen` and `invoker` command-line apps share: how a Typer app is made, and how
+an `InputError` from the library becomes one `Error:` line and exit code 2."""
+
+import functools
+
+import typer
+
+from loadcore.errors import InputError
+
+
+def one_line_errors(command):
+    """Wrap a command so that `InputError` prints `Error: <message>` on stderr and exits 2."""
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except InputError as error:
+            typer.echo(f"Error: {error.message}", err=True)
+            raise typer.Exit(error.exit_code) from None
+
+    return run
+
+
+class App(typer.Typer):
+    """A Typer app whose every command reports bad input as one line (`one_line_errors`)."""
+
+    def command(self, *args, **kwargs):
+        register = super().command(*args, **kwargs)
+        return lambda function: register(one_line_errors(function))
+
+
+def new_app(help: str) -> App:
+    """The app of one console script: no completion, no pretty tracebacks, plain help."""
+    return App(help=help, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+               rich_markup_mode=None)
+
