@@ -116,21 +116,22 @@ async def closed_loop(port: int, concurrency: int) -> dict:
     import grpc
     import uvloop  # noqa: F401 - the caller runs this on uvloop
 
-    from invoker import protocol
+    from invoker import protocols
+    from invoker.protocols import sayhello
     from invoker.dispatch import CHANNEL_OPTIONS
 
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=CHANNEL_OPTIONS) as channel:
-        say_hello = protocol.say_hello(channel)
-        requests = protocol.RequestBuilder()
-        metadata = protocol.endpoint_metadata("fn-0.bench.local")
-        await say_hello(requests.build(protocol.new_invocation_id(), time.time_ns()), metadata=metadata)
+        say_hello = sayhello.SayHello().multicallable(channel)
+        requests = sayhello.RequestBuilder()
+        metadata = protocols.endpoint_metadata("fn-0.bench.local")
+        await say_hello(requests.build(protocols.new_invocation_id(), time.time_ns()), metadata=metadata)
         calls = 0
         end = time.perf_counter() + CLOSED_LOOP_SECONDS
 
         async def caller() -> None:
             nonlocal calls
             while time.perf_counter() < end:
-                await say_hello(requests.build(protocol.new_invocation_id(), time.time_ns()), metadata=metadata)
+                await say_hello(requests.build(protocols.new_invocation_id(), time.time_ns()), metadata=metadata)
                 calls += 1
 
         started, process_cpu, loop_cpu = time.perf_counter(), time.process_time(), time.thread_time()
@@ -144,12 +145,11 @@ async def closed_loop(port: int, concurrency: int) -> dict:
 
 def one_child(load: Path, port: int, output: Path, seconds: int) -> None:
     """Replay `load` as one `--processes` child of this process; its rows go to `output`."""
-    from rich.console import Console
 
     from invoker.dispatch import Reporter, Target
     from invoker.processes import run_children
     from invoker.replay import ReplayOptions, load_schedule
-    from invoker.results import ResultsWriter
+    from loadcore.results import ResultsWriter
 
     options = ReplayOptions(load, output, "second", WARMUP_UNITS, seconds)
     writer = ResultsWriter(output)
@@ -159,7 +159,7 @@ def one_child(load: Path, port: int, output: Path, seconds: int) -> None:
             writer.write(rows)
 
     try:
-        run_children(load_schedule(options, Console()), Target(ingress=f"127.0.0.1:{port}", timeout=5), 1, ToFile())
+        run_children(load_schedule(options)[0], Target(ingress=f"127.0.0.1:{port}", timeout=5), 1, ToFile())
     finally:
         writer.close()
 

@@ -29,7 +29,7 @@ def write_results(path: Path, rows: int, seed: int, id_offset: int) -> None:
     import numpy as np
     import pandas as pd
 
-    from invoker.results import COLUMNS
+    from loadcore.results import COLUMNS
 
     rng = np.random.default_rng(seed)
     chunk = 500_000
@@ -75,7 +75,7 @@ def run_report(files: list[Path], out: Path) -> tuple[float, int]:
 
 def time_add(rows: int = 200_000) -> float:
     """µs per `ResultStats.add(row dict)`."""
-    from invoker.results import COLUMNS
+    from loadcore.results import COLUMNS
     from invoker.stats import ResultStats
 
     row = dict(zip(COLUMNS, (3, "measure", "e", "id", 0, 5, 5, 1000, 1005, "OK", "", 500)))

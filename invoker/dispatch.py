@@ -6,10 +6,10 @@ Design (measured in `bench/invoker.py`, reasons in ../shared/docs/invoker-perfor
   timers and fires every call that is due in one batch; every completion callback also fires
   what has become due. A call is sent when due whatever is still outstanding; when behind,
   calls go out at once and the lag is recorded.
-- One channel per endpoint, reused. A call is started directly on grpc.aio's Cython channel
-  (`_RawStarter`: the public multicallable adds ~30 µs of Python per call, a quarter of the
-  total) with a request built by `invoker.protocol`; its completion is a done-callback on the
-  call's one task, never a wrapper task. Driving that coroutine by hand instead of by a Task
+- One channel per endpoint, reused. The endpoint's protocol (`invoker.protocols`) builds each
+  request from the call's payload and starts it directly on grpc.aio's Cython channel (the
+  public multicallable adds ~30 µs of Python per call, a quarter of the total); its
+  completion is a done-callback on the call's one task, never a wrapper task. Driving that coroutine by hand instead of by a Task
   measured worse: with its first step inline the loop saturated at 5k calls/s, with the first
   step scheduled send lag p50 rose ~30 %.
 - gRPC runs with the minimal filter stack (`CHANNEL_OPTIONS`) and without the EventEngine
@@ -26,6 +26,7 @@ avoided because uvloop's `loop.time()` has ms resolution.
 
 import asyncio
 import gc
+import itertools
 import re
 import time
 from dataclasses import dataclass
@@ -35,9 +36,10 @@ from typing import Callable
 import grpc
 import numpy as np
 
-from invoker import protocol
-from invoker.results import PHASE_MEASURE, PHASE_WARMUP, STATUS_OK
+from invoker.protocols import NO_REPLY, PROTOCOLS, endpoint_metadata, new_invocation_id
 from invoker.schedule import Schedule
+from loadcore.errors import InputError
+from loadcore.results import PHASE_MEASURE, PHASE_WARMUP, STATUS_OK, ResultRow
 
 TIMER_MARGIN_US = 1_000     # wake from the timer this long before a due call, then spin
 SLACK_US = 400              # do bookkeeping only when the next call is at least this far
@@ -63,7 +65,6 @@ CONNECT_WAIT_S = 2.0        # how long to wait for channels to settle before t0
 # are still enforced (tests/test_replay.py).
 CHANNEL_OPTIONS = [("grpc.enable_retries", 0), ("grpc.enable_channelz", 0), ("grpc.minimal_stack", 1)]
 _NEVER = 1 << 62
-_STATUS_NAMES = {code.value[0]: code.name for code in grpc.StatusCode}
 _HAS_PORT = re.compile(r".*:\d+")
 
 
@@ -75,6 +76,16 @@ class Target:
     ingress: str | None = None
     timeout: float = 30.0
     connection_per_call: bool = False
+
+    @classmethod
+    def checked(cls, port: int = 80, ingress: str | None = None, timeout: float = 30.0,
+                connection_per_call: bool = False) -> "Target":
+        """A target from command-line values, each one checked (`invoker replay`, `loadgen run`)."""
+        if not timeout > 0:
+            raise InputError(f"--timeout {timeout}: expected a positive number of seconds")
+        if ingress is not None and ":" not in ingress:
+            raise InputError(f"--ingress {ingress!r}: expected HOST:PORT")
+        return cls(port, ingress, timeout, connection_per_call)
 
     def address(self, endpoint: str) -> str:
         """`host:port` of an endpoint (load.json hosts have no port unless a test gives one)."""
@@ -91,7 +102,7 @@ class Target:
 class Reporter:
     """Where finished rows and progress go (the results file, or a parent process)."""
 
-    def rows(self, rows: list[tuple]) -> None:
+    def rows(self, rows: list[ResultRow]) -> None:
         raise NotImplementedError
 
     def progress(self, unit: int, issued: int, in_flight: int, errors: int) -> None:
@@ -108,7 +119,7 @@ class Dispatcher:
         self.issued = 0
         self.errors = 0
         self.stopped = False
-        self._rows: list[tuple] = []
+        self._rows: list[ResultRow] = []
         self._in_flight: dict = {}
         self._next_progress_ns = 0
         self._t0_ns = 0
@@ -118,8 +129,9 @@ class Dispatcher:
         self._spin_ns = 0
         self._t0_wall_ns = 0
         used = np.unique(schedule.endpoint_index).tolist()
-        self._requests = {index: protocol.RequestBuilder() for index in used}
-        self._metadata = {index: protocol.endpoint_metadata(schedule.endpoints[index]) for index in used}
+        self._protocols = {index: PROTOCOLS[schedule.protocols[index]] for index in used}
+        self._builders = {index: self._protocols[index].request_builder(schedule.endpoints[index]) for index in used}
+        self._metadata = {index: endpoint_metadata(schedule.endpoints[index]) for index in used}
         self._channels: dict = {}
         self._starters: dict = {}
 
@@ -154,10 +166,10 @@ class Dispatcher:
     async def _connect(self) -> None:
         if self.target.connection_per_call:
             return
-        for index in self._requests:
+        for index, protocol in self._protocols.items():
             channel = self.target.channel(self.schedule.endpoints[index])
             self._channels[index] = channel
-            self._starters[index] = _RawStarter(channel)
+            self._starters[index] = protocol.starter(channel)
         waits = [asyncio.ensure_future(_settle(channel)) for channel in self._channels.values()]
         if waits:
             _, pending = await asyncio.wait(waits, timeout=min(CONNECT_WAIT_S, self.target.timeout))
@@ -221,17 +233,19 @@ class Dispatcher:
         units = schedule.unit[start:end].tolist()
         endpoints = schedule.endpoint_index[start:end].tolist()
         dues = schedule.due_us[start:end].tolist()
+        payloads = zip(*(values[start:end].tolist() for values in schedule.payload.values())) if schedule.payload \
+            else itertools.repeat(())
         timeout = self.target.timeout
         in_flight = self._in_flight
         create_task = asyncio.get_running_loop().create_task
-        for unit, endpoint, due in zip(units, endpoints, dues):
-            invocation_id = protocol.new_invocation_id()
+        for unit, endpoint, due, payload in zip(units, endpoints, dues, payloads):
+            invocation_id = new_invocation_id()
             sent_ns = time.perf_counter_ns()
-            request = self._requests[endpoint].build(invocation_id, self._t0_wall_ns + sent_ns - self._t0_ns)
+            request = self._builders[endpoint](invocation_id, self._t0_wall_ns + sent_ns - self._t0_ns, payload)
             channel = None
             if self.target.connection_per_call:
                 channel = self.target.channel(schedule.endpoints[endpoint])
-                starter = _RawStarter(channel)
+                starter = self._protocols[endpoint].starter(channel)
             else:
                 starter = self._starters[endpoint]
             call, reply = starter(request, timeout, self._metadata[endpoint])
@@ -243,33 +257,34 @@ class Dispatcher:
         """A call finished (reply, error, deadline or cancellation): make its row."""
         end_ns = time.perf_counter_ns()
         info = self._in_flight.pop(call)
-        status, error, service_us = STATUS_OK, "", ""
+        protocol = self._protocols[info[1]]
+        reply = NO_REPLY
         if task.cancelled():
             status, error = "CANCELLED", "invoker: call task cancelled"
         elif task.exception() is not None:
             status, error = "INTERNAL", f"invoker: {task.exception()!r}"
         elif call.is_ok():
-            service_us = protocol.service_us(task.result() or b"")
-            if service_us is None:
-                service_us = ""
+            try:
+                status, error, reply = protocol.read_reply(task.result() or b"")
+            except ValueError as err:
+                status, error = "INTERNAL", f"invoker: unreadable reply ({err})"
         else:
-            code = call._status
-            status, error = _STATUS_NAMES.get(code.code(), "UNKNOWN"), code.details()
-        self._row(info, end_ns, status, error, service_us)
+            status, error = protocol.failure(call)
+        self._row(info, end_ns, status, error, reply)
         channel = info[5]
         if channel is not None:
             asyncio.ensure_future(channel.close())
         if end_ns >= self._next_due_ns:
             self._fire_due(time.perf_counter_ns())
 
-    def _row(self, info: tuple, end_ns: int, status: str, error: str, service_us) -> None:
+    def _row(self, info: tuple, end_ns: int, status: str, error: str, reply: tuple) -> None:
         unit, endpoint, due, invocation_id, sent_ns, _ = info
         t0 = self._t0_ns
         sent_us = (sent_ns - t0) // 1000
         end_us = (end_ns - t0) // 1000
         if status != STATUS_OK:
             self.errors += 1
-        self._rows.append((
+        self._rows.append(ResultRow(
             unit,
             PHASE_WARMUP if unit < self.schedule.warmup_units else PHASE_MEASURE,
             self.schedule.endpoints[endpoint],
@@ -281,7 +296,7 @@ class Dispatcher:
             end_us - due,
             status,
             error,
-            service_us,
+            *reply,
         ))
 
     def _bookkeeping(self) -> bool:
@@ -322,7 +337,7 @@ class Dispatcher:
             await asyncio.sleep(0.005)
         end_ns = time.perf_counter_ns()
         for info in self._in_flight.values():
-            self._row(info, end_ns, "CANCELLED", "no reply before the invoker exited", "")
+            self._row(info, end_ns, "CANCELLED", "no reply before the invoker exited", NO_REPLY)
         self._in_flight.clear()
 
     async def _close(self) -> None:
@@ -336,21 +351,3 @@ async def _settle(channel: grpc.aio.Channel) -> None:
     while state not in final:
         await channel.wait_for_state_change(state)
         state = channel.get_state(try_to_connect=True)
-
-
-class _RawStarter:
-    """Starts SayHello calls on a grpc.aio channel's Cython layer (`_AioChannel.call`).
-
-    This is what `UnaryUnaryMultiCallable.__call__` does underneath, minus its per-call Python
-    (metadata objects, call wrappers, a weak-set registration). The call object answers
-    `is_ok()`, `_status.code()/.details()` and `cancel(details)`; the coroutine returns the
-    raw reply bytes. `tests/test_replay.py` exercises it on every status this module names.
-    """
-
-    def __init__(self, channel: grpc.aio.Channel) -> None:
-        self._call = channel._channel.call
-        self._method = protocol.SAY_HELLO.encode()
-
-    def __call__(self, request: bytes, timeout: float, metadata: tuple):
-        call = self._call(self._method, time.time() + timeout, None, None, 0)
-        return call, call.unary_unary(request, metadata, None)

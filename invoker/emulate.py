@@ -1,9 +1,11 @@
-"""Emulated vSwarm proxies: one gRPC server that answers SayHello for many functions on one port.
+"""Emulated functions: one gRPC server that answers many functions on one port.
 
 Like a Knative ingress, it tells the functions apart by the call's target endpoint: the
-`x-loadgen-endpoint` header (`invoker.protocol.ENDPOINT_HEADER`, always sent by `invoker
-replay`) or else the host part of the call's `:authority`. The functions come from
-`mapping.csv` (`loadgen.mapping`): each row with an endpoint, or with only a service name (not
+`x-loadgen-endpoint` header (`invoker.protocols.ENDPOINT_HEADER`, always sent by `invoker
+replay`) or else the host part of the call's `:authority`. Each protocol of
+`invoker.protocols` has its handler here (`HANDLERS`), all served on the same port; vSwarm's
+SayHello is the one today. The functions come from
+`mapping.csv` (`loadcore.mappingfile`): each row with an endpoint, or with only a service name (not
 deployed yet), is served under that name, unless its status is `failed: ...`. Each function
 waits for a service time drawn from its proxy's duration percentiles in `profile.json`
 (`ServiceTime`) and replies `"<proxy> (pid <pid>) | <µs>"`, ending in that time like the relay
@@ -21,20 +23,17 @@ import os
 import queue
 import random
 import signal
-import subprocess
-import sys
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
 
-from invoker import helloworld_pb2, protocol
+from invoker import grpc_internals, helloworld_pb2
+from invoker.protocols import ENDPOINT_HEADER, PROTOCOLS
+from invoker.protocols.sayhello import SayHello
 from loadcore.errors import InputError
 
 DEFAULT_CONCURRENCY = 1000
@@ -96,7 +95,7 @@ def read_functions(mapping_path: Path, profile_path: Path) -> dict[str, Emulated
     """The functions of `mapping.csv` keyed by endpoint (or service name while undeployed)."""
     # Imported here: pandas and scipy would add a second to every --processes worker's start.
     from loadcore.csvfile import line_of
-    from loadcore.mappingfile import FAILED, read_mapping
+    from loadcore.mappingfile import is_failed, read_mapping
     from loadcore.profiles import PERCENTILES, column, read_profiles
 
     mapping = read_mapping(mapping_path)
@@ -107,7 +106,7 @@ def read_functions(mapping_path: Path, profile_path: Path) -> dict[str, Emulated
         zip(mapping["proxy"], mapping["service"], mapping["endpoint"], mapping["status"])
     ):
         line = line_of(row)
-        if status.startswith(f"{FAILED}:"):
+        if is_failed(status):
             continue
         if proxy not in service_times:
             if proxy not in profiles.index:
@@ -137,8 +136,9 @@ class _Function:
         self.fails = fails
 
 
-class Greeter:
-    """The SayHello handler of the emulator (sync grpc, one call per pool thread)."""
+class Emulation:
+    """The emulated functions of one server process, shared by every protocol's handler:
+    finding the function a call is for, its faults, and waiting out a service time."""
 
     def __init__(self, functions: dict[str, EmulatedFunction] | None, seed: int = 42, faults: Faults = Faults()):
         self.sink = functions is None
@@ -147,35 +147,58 @@ class Greeter:
             endpoint: _Function(endpoint, function, seed, endpoint in faults.fail_endpoints)
             for endpoint, function in (functions or {}).items()
         }
-        self.sink_reply = helloworld_pb2.HelloReply(message=f"sink (pid {os.getpid()}) | 0")
 
-    def say_hello(self, request: helloworld_pb2.HelloRequest, context: grpc.ServicerContext) -> helloworld_pb2.HelloReply:
-        if self.sink:
-            return self.sink_reply
+    def function_for(self, context: grpc.ServicerContext) -> _Function:
+        """The function the call is for; aborts the call when there is none or it is to fail."""
         endpoint = _target(context)
         function = self.functions.get(endpoint)
         if function is None:
             context.abort(
                 grpc.StatusCode.NOT_FOUND,
-                f"no emulated function for endpoint {endpoint!r} (named by the {protocol.ENDPOINT_HEADER} header, "
+                f"no emulated function for endpoint {endpoint!r} (named by the {ENDPOINT_HEADER} header, "
                 "else by :authority)",
             )
         if function.fails or (self.error_rate and function.random() < self.error_rate):
             context.abort(grpc.StatusCode.UNKNOWN, FAILURE_DETAIL)
-        service_us = function.service_time.draw_us(function.random())
+        return function
+
+    @staticmethod
+    def wait(context: grpc.ServicerContext, service_us: int) -> None:
+        """Hold the call for `service_us`, or until it is cancelled or its deadline passes."""
         finished = threading.Event()
         if service_us > 0 and context.add_callback(finished.set):  # False: the call already ended
             finished.wait(service_us / 1e6)
+
+
+def _say_hello(emulation: Emulation) -> grpc.RpcMethodHandler:
+    """SayHello: wait a service time drawn from the proxy's profile, reply `<proxy> (pid N) | <µs>`."""
+    sink_reply = helloworld_pb2.HelloReply(message=f"sink (pid {os.getpid()}) | 0")
+
+    def say_hello(request: helloworld_pb2.HelloRequest, context: grpc.ServicerContext) -> helloworld_pb2.HelloReply:
+        if emulation.sink:
+            return sink_reply
+        function = emulation.function_for(context)
+        service_us = function.service_time.draw_us(function.random())
+        emulation.wait(context, service_us)
         return helloworld_pb2.HelloReply(message=f"{function.reply_head}{service_us}")
+
+    return grpc.unary_unary_rpc_method_handler(
+        say_hello,
+        request_deserializer=helloworld_pb2.HelloRequest.FromString,
+        response_serializer=helloworld_pb2.HelloReply.SerializeToString,
+    )
+
+
+HANDLERS = {SayHello.name: _say_hello}
+"""The emulator's handler of each protocol in `invoker.protocols.PROTOCOLS`, by name."""
 
 
 def _target(context: grpc.ServicerContext) -> str:
     """The endpoint a call is for: the header if sent, else `:authority`; lower case, no port."""
     for key, value in context.invocation_metadata():
-        if key == protocol.ENDPOINT_HEADER:
+        if key == ENDPOINT_HEADER:
             return _host(value)
-    # grpcio hands servicers no :authority; the sync server keeps it in the call details.
-    return _host(context._rpc_event.call_details.host.decode())
+    return _host(grpc_internals.authority(context))
 
 
 def _host(address: str) -> str:
@@ -218,18 +241,15 @@ def start(
     `reuse_port` lets other processes listen on the same port (SO_REUSEPORT); without it a port
     already in use is an error rather than shared.
     """
-    greeter = Greeter(functions, seed, faults)
-    _, service, method = protocol.SAY_HELLO.split("/")
-    handler = grpc.unary_unary_rpc_method_handler(
-        greeter.say_hello,
-        request_deserializer=helloworld_pb2.HelloRequest.FromString,
-        response_serializer=helloworld_pb2.HelloReply.SerializeToString,
-    )
+    grpc_internals.check()
+    emulation = Emulation(functions, seed, faults)
     server = grpc.server(
         ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="emulate"),
         options=[("grpc.so_reuseport", int(reuse_port)), *UNBOUNDED_BACKLOG],
     )
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, {method: handler}),))
+    for name, handler in HANDLERS.items():
+        _, service, method = PROTOCOLS[name].method.split("/")
+        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, {method: handler(emulation)}),))
     try:
         bound = server.add_insecure_port(f"{host}:{port}")
     except RuntimeError:
@@ -337,30 +357,3 @@ def _write_atomically(path: Path, text: str) -> None:
     partial = path.with_name(path.name + ".partial")
     partial.write_text(text)
     os.replace(partial, path)
-
-
-@contextmanager
-def emulator_process(*args: str, timeout: float = 60.0) -> Iterator[int]:
-    """Run `invoker emulate ARGS` as a subprocess on a free port and yield the port; SIGTERM it
-    on exit. For tests and tools of other stages, e.g. `with emulator_process("mapping.csv"):`."""
-    with tempfile.TemporaryDirectory(prefix="emulate-") as folder:
-        port_file, log = Path(folder) / "port", Path(folder) / "stderr"
-        command = [sys.executable, "-c", "from invoker.cli import main; main()", "emulate", "--port", "0"]
-        with open(log, "wb") as stderr:
-            process = subprocess.Popen([*command, *args, "--port-file", str(port_file)], stdout=subprocess.DEVNULL, stderr=stderr)
-        try:
-            deadline = time.monotonic() + timeout
-            while not port_file.exists():
-                if process.poll() is not None:
-                    raise RuntimeError(f"invoker emulate exited with code {process.returncode}: {log.read_text().strip()}")
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"invoker emulate did not listen within {timeout} s")
-                time.sleep(0.02)
-            yield int(port_file.read_text())
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()

@@ -22,6 +22,7 @@ import uvloop
 
 from invoker.dispatch import Dispatcher, Reporter, Target
 from invoker.schedule import Schedule, split
+from loadcore.results import ResultRow
 
 START_DELAY_NS = 100_000_000  # from "all processes ready" to t0
 
@@ -106,7 +107,7 @@ class _PipeReporter(Reporter):
         self.connection = connection
 
     def rows(self, rows: list) -> None:
-        self.connection.send_bytes(orjson.dumps({"rows": rows}))
+        self.connection.send_bytes(orjson.dumps({"rows": rows}, default=tuple))
 
     def progress(self, unit: int, issued: int, in_flight: int, errors: int) -> None:
         self.connection.send_bytes(orjson.dumps({"progress": [unit, issued, in_flight, errors]}))
@@ -192,7 +193,7 @@ def _relay(connections: list, sink: Reporter) -> tuple[list[int], float]:
                 open_connections.remove(connection)
                 continue
             if "rows" in message:
-                sink.rows(message["rows"])
+                sink.rows([ResultRow._make(row) for row in message["rows"]])
             elif "progress" in message:
                 progress[id(connection)] = message["progress"]
                 unit = min(values[0] for values in progress.values())

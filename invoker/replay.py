@@ -1,24 +1,26 @@
-"""`invoker replay`: load.json → schedule → one or more dispatcher processes → results CSV + summary.
+"""`invoker replay` as a library call: load.json → schedule → dispatchers → results CSV + summary.
 
-The process that writes the results file also feeds every row into `invoker.stats.ResultStats`,
-so the summary covers exactly the rows on disk, whether the rows come from a dispatcher in this
-process or from `--processes` children (`invoker.processes`).
+The process that writes the results file also feeds every row into the statistics
+(`loadcore.stats.CallStats`), so the summary covers exactly the rows on disk, whether the rows
+come from a dispatcher in this process or from `--processes` children (`invoker.processes`).
+`replay` prints nothing: it returns a `ReplayOutcome` with the measured phase's summary and
+the warnings a user should see, and reports progress through a callback.
 """
 
 import signal
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from rich.console import Console
-from rich.progress import TextColumn
-
+from invoker import grpc_internals
 from invoker.dispatch import SATURATED_TURN_US, Reporter, Target
-from invoker.loadfile import read_load
 from invoker.processes import run_children, run_here
-from invoker.results import ResultsWriter
 from invoker.schedule import Schedule, build_schedule, shard
-from invoker.stats import ResultStats, render_summary
-from loadcore.console import progress, summary_console
+from loadcore import histogram
+from loadcore.loadfile import read_load
+from loadcore.results import PHASE_MEASURE, ResultRow, ResultsWriter
+from loadcore.stats import CallStats
+from loadcore.summary import PhaseSummary
 
 BEHIND_US = 10_000  # a send lag p99 above this is reported as an overloaded invoker
 
@@ -36,103 +38,105 @@ class ReplayOptions:
     shard: tuple[int, int] | None = None
     processes: int = 1
     vswarm_lat: Path | None = None
-    quiet: bool = False
+
+
+@dataclass(frozen=True)
+class ReplayProgress:
+    """Where a replay is: units begun of `units`, calls issued, in flight and failed so far."""
+
+    unit: int
+    units: int
+    issued: int
+    in_flight: int
+    errors: int
 
 
 @dataclass
 class ReplayOutcome:
-    """What a replay did: the measured-phase summary, rows written, why it stopped early, and
-    the longest mean event-loop turn of its processes (`Dispatcher.loop_turn_us`)."""
+    """What a replay did: the measured-phase summary, rows written (and lost to a write error),
+    why it stopped early, the longest mean event-loop turn of its processes
+    (`Dispatcher.loop_turn_us`), and warnings for the user."""
 
-    summary: dict
+    summary: PhaseSummary
     rows_written: int
+    rows_lost: int = 0
     signal: int | None = None
     write_error: str | None = None
     loop_turn_us: float = 0.0
+    warnings: list[str] = field(default_factory=list)
 
 
-def load_schedule(options: ReplayOptions, console: Console) -> Schedule:
-    """The calls this invoker issues: the first warm-up + duration units, this worker's shard."""
+def load_schedule(options: ReplayOptions) -> tuple[Schedule, list[str]]:
+    """The calls this invoker issues (the first warm-up + duration units, this worker's
+    shard), and a warning when the file is shorter than that."""
     units = options.warmup + options.duration
     load = read_load(options.load, max_units=units)
     schedule = build_schedule(options.load, load, options.granularity, options.warmup, min(units, load.units))
+    warnings = []
     if load.units < units:
-        console.print(
-            f"[yellow]{options.load} has {load.units} units; replaying all of them "
-            f"({min(options.warmup, load.units)} warm-up) instead of {units}",
-            soft_wrap=True,
-        )
+        warnings.append(f"{options.load} has {load.units} units; replaying all of them "
+                        f"({min(options.warmup, load.units)} warm-up) instead of {units}")
     if options.shard is not None:
         schedule = shard(schedule, *options.shard)
-    return schedule
+    return schedule, warnings
 
 
-def replay(options: ReplayOptions, console: Console | None = None) -> ReplayOutcome:
-    """Run a whole replay; rows go to `options.output` as they finish, the summary to `console`."""
-    console = console or summary_console(stderr=True)
-    schedule = load_schedule(options, console)
+def replay(options: ReplayOptions, on_progress: Callable[[ReplayProgress], None] | None = None) -> ReplayOutcome:
+    """Run a whole replay; rows go to `options.output` as they finish."""
+    grpc_internals.check()
+    histogram.check()
+    schedule, warnings = load_schedule(options)
     writer = ResultsWriter(options.output, options.vswarm_lat)
-    stats = ResultStats()
-    columns = (
-        TextColumn("{task.fields[issued]:,} issued"),
-        TextColumn("{task.fields[in_flight]:,} in flight"),
-        TextColumn("{task.fields[errors]:,} errors"),
-    )
-    bar = progress(*columns, enabled=not options.quiet)
+    sink = _FileReporter(writer, schedule.units, on_progress)
     try:
-        with bar:
-            task = bar.add_task("units", total=schedule.units, issued=0, in_flight=0, errors=0)
-            sink = _FileReporter(writer, stats, bar, task)
-            if options.processes <= 1:
-                result = run_here(schedule, options.target, sink)
-            else:
-                result = run_children(schedule, options.target, options.processes, sink)
+        if options.processes <= 1:
+            result = run_here(schedule, options.target, sink)
+        else:
+            result = run_children(schedule, options.target, options.processes, sink)
     finally:
         writer.close()
     outcome = ReplayOutcome(
-        summary=stats.summary(scheduled_calls=schedule.measured_calls, measured_seconds=schedule.measured_seconds),
+        summary=PhaseSummary.of(sink.stats, sink.warmup_calls, schedule.measured_calls, schedule.measured_seconds),
         rows_written=writer.rows_written,
+        rows_lost=writer.rows_lost,
         signal=result.signal,
         write_error=writer.error,
         loop_turn_us=result.loop_turn_us,
+        warnings=warnings,
     )
-    if not options.quiet:
-        render_summary(outcome.summary, console)
-        console.print(f"{writer.rows_written:,} rows written to {options.output}", soft_wrap=True)
-    lag_p99 = outcome.summary["send_lag_us"]["p99"]
+    lag_p99 = outcome.summary.send_lag_us["p99"]
     if lag_p99 is not None and lag_p99 > BEHIND_US:
-        console.print(
-            f"[yellow]send lag p99 {lag_p99 / 1000:,.1f} ms: this invoker could not keep the schedule; "
-            "spread the load (--processes, --shard on more workers) and read latency_from_schedule_us",
-            soft_wrap=True,
-        )
+        warnings.append(f"send lag p99 {lag_p99 / 1000:,.1f} ms: this invoker could not keep the schedule; "
+                        "spread the load (--processes, --shard on more workers) and read latency_from_schedule_us")
     if result.loop_turn_us > SATURATED_TURN_US:
-        console.print(
-            f"[yellow]event loop saturated (mean turn {result.loop_turn_us:,.0f} µs): calls left on time but "
-            "replies were handled late, so latency_us includes the invoker's own delay; spread the load "
-            "(--processes, --shard on more workers)",
-            soft_wrap=True,
-        )
-    if writer.error:
-        console.print(f"[red]{writer.error}; {writer.rows_lost:,} rows could not be written", soft_wrap=True)
-    if result.signal is not None:
-        console.print(
-            f"[red]stopped by {signal.Signals(result.signal).name}: every issued call is in the results, "
-            "the rest were not sent",
-            soft_wrap=True,
-        )
+        warnings.append(f"event loop saturated (mean turn {result.loop_turn_us:,.0f} µs): calls left on time but "
+                        "replies were handled late, so latency_us includes the invoker's own delay; spread the load "
+                        "(--processes, --shard on more workers)")
     return outcome
 
 
+def stop_message(outcome: ReplayOutcome) -> str | None:
+    """What to tell the user when the replay was stopped by a signal."""
+    if outcome.signal is None:
+        return None
+    return (f"stopped by {signal.Signals(outcome.signal).name}: every issued call is in the results, "
+            "the rest were not sent")
+
+
 class _FileReporter(Reporter):
-    """Rows into the results file and the statistics; progress onto the bar."""
+    """Rows into the results file and the measured phase's statistics; progress to the caller."""
 
-    def __init__(self, writer: ResultsWriter, stats: ResultStats, bar, task) -> None:
-        self.writer, self.stats, self.bar, self.task = writer, stats, bar, task
+    def __init__(self, writer: ResultsWriter, units: int, on_progress) -> None:
+        self.writer, self.units, self.on_progress = writer, units, on_progress
+        self.stats = CallStats()
+        self.warmup_calls = 0
 
-    def rows(self, rows: list) -> None:
+    def rows(self, rows: list[ResultRow]) -> None:
         self.writer.write(rows)
-        self.stats.add_rows(rows)
+        measured = [row for row in rows if row.phase == PHASE_MEASURE]
+        self.warmup_calls += len(rows) - len(measured)
+        self.stats.add_rows(measured)
 
     def progress(self, unit: int, issued: int, in_flight: int, errors: int) -> None:
-        self.bar.update(self.task, completed=unit, issued=issued, in_flight=in_flight, errors=errors)
+        if self.on_progress is not None:
+            self.on_progress(ReplayProgress(unit, self.units, issued, in_flight, errors))

@@ -8,7 +8,7 @@ share (`--processes`) are both sub-schedules of it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,21 +18,25 @@ from loadcore.errors import InputError
 from loadcore.units import UNIT_US
 
 if TYPE_CHECKING:  # reading needs pandas; `--processes` children only need the schedule
-    from invoker.loadfile import Load
+    from loadcore.loadfile import Load
 
 
 
 @dataclass(frozen=True)
 class Schedule:
-    """Calls sorted by `due_us` (µs from t0); `unit` and `endpoint_index` are parallel to it."""
+    """Calls sorted by `due_us` (µs from t0); `unit`, `endpoint_index` and each `payload` array
+    are parallel to it. `endpoints` and `protocols` (a `invoker.protocols` name each) are per
+    endpoint."""
 
     due_us: np.ndarray
     unit: np.ndarray
     endpoint_index: np.ndarray
     endpoints: tuple[str, ...]
+    protocols: tuple[str, ...]
     unit_us: int
     warmup_units: int
     units: int
+    payload: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.due_us)
@@ -49,7 +53,8 @@ class Schedule:
 
     def select(self, mask: np.ndarray) -> "Schedule":
         """The calls where `mask` is true, same units and endpoints."""
-        return replace(self, due_us=self.due_us[mask], unit=self.unit[mask], endpoint_index=self.endpoint_index[mask])
+        return replace(self, due_us=self.due_us[mask], unit=self.unit[mask], endpoint_index=self.endpoint_index[mask],
+                       payload={name: values[mask] for name, values in self.payload.items()})
 
 
 def build_schedule(path: Path, load: Load, granularity: str, warmup: int, units: int) -> Schedule:
@@ -69,9 +74,11 @@ def build_schedule(path: Path, load: Load, granularity: str, warmup: int, units:
         unit=load.unit[order],
         endpoint_index=load.endpoint_index[order],
         endpoints=load.endpoints,
+        protocols=load.protocols,
         unit_us=unit_us,
         warmup_units=warmup,
         units=units,
+        payload={name: values[order] for name, values in load.payload.items()},
     )
 
 

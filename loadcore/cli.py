@@ -1,21 +1,22 @@
 """What the `loadgen` and `invoker` command-line apps share: how a Typer app is made, and how
-an `InputError` from the library becomes one `Error:` line and exit code 2."""
+a `OneLineError` from the library (bad input: exit 2) becomes one `Error:` line."""
 
 import functools
 
 import typer
 
-from loadcore.errors import InputError
+from loadcore.errors import OneLineError
 
 
 def one_line_errors(command):
-    """Wrap a command so that `InputError` prints `Error: <message>` on stderr and exits 2."""
+    """Wrap a command so that a `OneLineError` prints `Error: <message>` on stderr and exits
+    with its code instead of a traceback."""
 
     @functools.wraps(command)
     def run(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except InputError as error:
+        except OneLineError as error:
             typer.echo(f"Error: {error.message}", err=True)
             raise typer.Exit(error.exit_code) from None
 
@@ -23,7 +24,7 @@ def one_line_errors(command):
 
 
 class App(typer.Typer):
-    """A Typer app whose every command reports bad input as one line (`one_line_errors`)."""
+    """A Typer app whose every command reports these errors as one line (`one_line_errors`)."""
 
     def command(self, *args, **kwargs):
         register = super().command(*args, **kwargs)

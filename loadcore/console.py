@@ -1,16 +1,17 @@
-"""Progress bars on a terminal, silence in pipes and CI."""
+"""The console side both commands share: progress bars on a terminal (silence in pipes and CI),
+the console for human summaries, and the tables of a run's measured phase."""
 
 import os
 import sys
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from loadcore.histogram import LABELS
+from loadcore.stats import DISTRIBUTIONS
+from loadcore.summary import PhaseSummary
 
 
 def interactive() -> bool:
@@ -18,7 +19,7 @@ def interactive() -> bool:
     return sys.stderr.isatty() and not os.environ.get("CI")
 
 
-class _SilentProgress:
+class SilentProgress:
     """Stands in for `rich.progress.Progress` when nobody is watching."""
 
     def add_task(self, *args, **kwargs) -> int:
@@ -30,7 +31,7 @@ class _SilentProgress:
     def advance(self, *args, **kwargs) -> None:
         pass
 
-    def __enter__(self) -> "_SilentProgress":
+    def __enter__(self) -> "SilentProgress":
         return self
 
     def __exit__(self, *exc) -> None:
@@ -48,7 +49,7 @@ def summary_console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, width=None if stream.isatty() else PIPE_WIDTH)
 
 
-def progress(*extra_columns, enabled: bool = True) -> "Progress | _SilentProgress":
+def progress(*extra_columns, enabled: bool = True) -> "Progress | SilentProgress":
     """A rich progress bar on stderr when interactive, else an object that ignores every call.
 
     Use as `with progress() as bar: task = bar.add_task("units", total=n); bar.advance(task)`.
@@ -56,7 +57,7 @@ def progress(*extra_columns, enabled: bool = True) -> "Progress | _SilentProgres
     `enabled=False` (a `--quiet` flag) gives the silent object on a terminal too.
     """
     if not enabled or not interactive():
-        return _SilentProgress()
+        return SilentProgress()
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -68,4 +69,34 @@ def progress(*extra_columns, enabled: bool = True) -> "Progress | _SilentProgres
     )
 
 
+def _ms(value_us) -> str:
+    return "–" if value_us is None else f"{value_us / 1000:,.3f}"
 
+
+def render_phase(summary: PhaseSummary, console: Console) -> None:
+    """Print a measured phase as two tables: counts and rates, then latency percentiles."""
+    counts = Table(title="Measured phase", show_header=False)
+    counts.add_column("metric")
+    counts.add_column("value", justify="right")
+    counts.add_row("calls issued", f"{summary.calls:,}")
+    counts.add_row("OK", f"{summary.ok:,}")
+    for status, count in summary.failures.items():
+        counts.add_row(Text(f"failed: {status}"), f"{count:,}", style="red")
+    counts.add_row("warm-up calls (not counted)", f"{summary.warmup_calls:,}")
+    if summary.scheduled_calls is not None:
+        counts.add_row("calls scheduled", f"{summary.scheduled_calls:,}")
+    if summary.issued_fraction is not None:
+        counts.add_row("issued / scheduled", f"{summary.issued_fraction:.2%}")
+    if summary.scheduled_rps is not None:
+        counts.add_row("scheduled rate (calls/s)", f"{summary.scheduled_rps:,.1f}")
+    if summary.achieved_rps is not None:
+        counts.add_row("achieved rate (calls/s)", f"{summary.achieved_rps:,.1f}")
+    console.print(counts)
+
+    latencies = Table(title="Latency (ms)")
+    latencies.add_column("percentile")
+    for title in DISTRIBUTIONS.values():
+        latencies.add_column(title, justify="right")
+    for label in LABELS:
+        latencies.add_row(label, *(_ms(getattr(summary, name)[label]) for name in DISTRIBUTIONS))
+    console.print(latencies)

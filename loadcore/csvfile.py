@@ -1,4 +1,4 @@
-"""Strict CSV reading shared by the trace and mapping readers.
+"""Strict CSV reading shared by the trace, profile and mapping readers.
 
 Every problem becomes an `InputError` naming the file, the line (1 = header) and the column,
 so a bad trace never turns into a traceback or silently lost rows.  Columns are found by
@@ -12,7 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from loadcore.csvrecords import check_field_counts
 from loadcore.errors import InputError
+from loadcore.files import read_input
 
 
 def read_csv(path: Path, known_columns: tuple[str, ...], text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -23,12 +25,7 @@ def read_csv(path: Path, known_columns: tuple[str, ...], text_columns: tuple[str
     parsed as numbers where possible.  Only empty cells are missing values (NaN); the text "NaN" stays text and fails numeric checks.
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except OSError as e:
-        raise InputError(f"{path}: cannot read ({e.strerror})") from None
+    data = read_input(path)
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -75,34 +72,6 @@ def _check_header(path: Path, header: list[str]) -> None:
         if cell.lower() in seen:
             raise InputError(f"{path}: line 1: column {cell!r} appears twice, expected unique column names")
         seen.add(cell.lower())
-
-
-def unquoted(raw: np.ndarray, char: str) -> np.ndarray:
-    """Offsets of `char` in the CSV bytes `raw` that are outside double quotes."""
-    found = np.flatnonzero(raw == ord(char))
-    quotes = np.flatnonzero(raw == ord('"'))
-    return found[np.searchsorted(quotes, found) % 2 == 0] if quotes.size else found
-
-
-def record_fields(data: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """Start offset and number of fields of every record in `data`, counting only the commas
-    and newlines outside quotes (a quoted field may hold both), without parsing."""
-    raw = np.frombuffer(data, dtype=np.uint8)
-    ends = unquoted(raw, "\n") + 1
-    starts = np.concatenate(([0], ends[ends < raw.size]))
-    fields = np.diff(np.searchsorted(unquoted(raw, ","), np.concatenate((starts, [raw.size])))) + 1
-    return starts, fields
-
-
-def check_field_counts(path: Path, data: bytes, expected: int, first_line: int = 1) -> np.ndarray:
-    """Reject ragged records (`data` starts at file line `first_line`); return their starts."""
-    starts, fields = record_fields(data)
-    bad = np.flatnonzero(fields != expected)
-    if bad.size:
-        record = int(bad[0])
-        line = first_line + data[: starts[record]].count(b"\n")
-        raise InputError(f"{path}: line {line}: {fields[record]} fields, expected {expected} like the header")
-    return starts
 
 
 def require_columns(path: Path, table: pd.DataFrame, columns: list[str]) -> None:

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from loadcore.errors import InputError
+from loadcore.files import read_input
 
 PERCENTILES = (0, 1, 5, 25, 50, 75, 95, 99, 100)
 METRICS = ("memory", "duration", "cpu")
@@ -116,11 +117,7 @@ def read_config(path: Path) -> dict[str, DeployCommands]:
 
 def _load_json(path: Path):
     try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except OSError as e:
-        raise InputError(f"{path}: cannot read ({e.strerror})") from None
+        text = read_input(path).decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise InputError(f"{path}: byte {e.start}: undecodable, expected UTF-8 JSON") from None
     try:

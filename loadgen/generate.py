@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from loadcore import shipped
+from loadcore.loadfile import LoadStats
 from loadgen import naming
-from loadgen.load import DEFAULT_SEED, LoadStats, write_load
+from loadgen.load import DEFAULT_SEED, write_load
 from loadcore.mappingfile import PLANNED, write_mapping
 from loadgen.mapping import MappingSummary, build_mapping, summarise
 from loadcore.profiles import read_profiles
@@ -38,8 +40,30 @@ def placeholder_deploy(
     return deploy
 
 
+@dataclass(frozen=True)
+class GenerateOptions:
+    """Everything the generate stage takes besides the deploy step (`loadgen generate`'s options)."""
+
+    trace_dir: Path = field(default_factory=shipped.trace_dir)
+    profile: Path = field(default_factory=shipped.default_profile)
+    output: Path = Path("load.json")
+    mapping_out: Path = Path("mapping.csv")
+    granularity: str = "minute"
+    start: int = 0
+    warmup: int = 2
+    duration: int = 20
+    iat: str = "exponential"
+    shift: bool = True
+    seed: int = DEFAULT_SEED
+    unique: bool = False
+    percentile: int = 75
+    max_distance: float = 1.0
+    strict: bool = False
+
+
 @dataclass
 class GenerateResult:
+    options: GenerateOptions
     trace: Trace
     mapping: pd.DataFrame
     summary: MappingSummary
@@ -49,52 +73,28 @@ class GenerateResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def generate(
-    trace_dir: Path,
-    profile: Path,
-    output: Path,
-    mapping_out: Path,
-    *,
-    deploy: Deploy,
-    granularity: str = "minute",
-    start: int = 0,
-    warmup: int = 2,
-    duration: int = 20,
-    iat: str = "exponential",
-    shift: bool = True,
-    seed: int = DEFAULT_SEED,
-    unique: bool = False,
-    percentile: int = 75,
-    max_distance: float = 1.0,
-    strict: bool = False,
-    on_unit: Callable[[], None] | None = None,
-) -> GenerateResult:
+def generate(options: GenerateOptions, deploy: Deploy, on_unit: Callable[[], None] | None = None) -> GenerateResult:
     """Run the generate stage; raises `InputError` for any bad input before writing anything."""
-    trace = read_trace(trace_dir, granularity, strict)
-    counts = trace.window(start, warmup, duration)
-    profiles = read_profiles(profile)
-    mapping = deploy(build_mapping(trace, profiles, percentile, unique))
+    o = options
+    trace = read_trace(o.trace_dir, o.granularity, o.strict)
+    counts = trace.window(o.start, o.warmup, o.duration)
+    profiles = read_profiles(o.profile)
+    mapping = deploy(build_mapping(trace, profiles, o.percentile, o.unique))
     warnings = [
         f"skipped {missing} functions of {trace.files['invocations'].name} missing from {trace.files[role].name}"
         for role, missing in trace.skipped.items()
     ]
-    write_mapping(mapping, mapping_out)
+    write_mapping(mapping, o.mapping_out)
     invocable = (mapping["endpoint"] != "").to_numpy()
     if not invocable.all():
         warnings.append(
             f"left {int((~invocable).sum())} functions without an endpoint ({int(counts[~invocable].sum())} invocations)"
-            f" out of {Path(output).name}; see their status in {Path(mapping_out).name}"
+            f" out of {Path(o.output).name}; see their status in {Path(o.mapping_out).name}"
         )
     load = write_load(
-        output,
-        counts[invocable],
-        mapping["endpoint"][invocable].tolist(),
-        trace.unit_us,
-        iat,
-        shift,
-        seed,
-        first_column=start,
-        on_unit=on_unit,
-    )
-    end = start + warmup + duration - 1
-    return GenerateResult(trace, mapping, summarise(mapping, max_distance), load, trace.units[start], trace.units[end], warnings)
+        o.output, counts[invocable], mapping["endpoint"][invocable].tolist(), trace.unit_us, o.iat, o.shift, o.seed,
+        first_column=o.start, on_unit=on_unit,
+    )  # fmt: skip
+    end = o.start + o.warmup + o.duration - 1
+    return GenerateResult(o, trace, mapping, summarise(mapping, o.max_distance), load, trace.units[o.start],
+                          trace.units[end], warnings)

@@ -1,14 +1,9 @@
-"""Turn per-unit invocation counts into timestamped invocations: `load.json`.
+"""Turn per-unit invocation counts into timestamped invocations, written as `load.json`
+(`loadcore.loadfile`).
 
-`load.json` is exactly the vSwarm load-generator format, so existing invokers read it: a JSON
-array with one object per unit (minute or second), warm-up units first,
-
-    [{"timestamp": [µs offsets within the unit, ascending], "endpoint": ["<host>", ...]}, ...]
-
-with the two lists parallel, offsets in [0, unit) restarting at 0 in each unit, hosts without
-scheme or port.  Unlike vSwarm, every unit of every function holds exactly the trace's count:
-calls that land on the same microsecond are all kept (ties are ordered by trace function).
-An empty unit is `{"timestamp": [], "endpoint": []}`.
+Every unit of every function holds exactly the trace's count: calls that land on the same
+microsecond are all kept (ties are ordered by trace function), where vSwarm's generator keyed
+calls by their µs and lost the collisions.
 
 Inter-arrival modes, for a function with n calls in a unit (x = position in the unit, [0, 1)):
 
@@ -31,17 +26,13 @@ identified by (seed, trace column), so the same seed gives byte-identical files,
 calls do not depend on where the window starts.
 """
 
-import os
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-import orjson
 
 from loadcore.errors import InputError
+from loadcore.loadfile import LoadStats, LoadWriter
 
 IAT_MODES = ("exponential", "uniform", "equidistant")
 DEFAULT_SEED = 42
@@ -107,14 +98,6 @@ def unit_calls(
     return keys >> bits, keys & ((1 << bits) - 1)
 
 
-@dataclass(frozen=True)
-class LoadStats:
-    units: int
-    invocations: int
-    busiest_unit: int
-    bytes: int
-
-
 def write_load(
     path: Path,
     counts: np.ndarray,
@@ -127,50 +110,17 @@ def write_load(
     on_unit: Callable[[], None] | None = None,
 ) -> LoadStats:
     """Write `load.json` for `counts` [functions, units] (trace columns `first_column` ...),
-    calling function i at `endpoints[i]`.  Streams one unit at a time, a writer thread
-    overlapping the disk writes with the next unit's maths; the file appears complete or not
-    at all (written beside it, then renamed)."""
-    path = Path(path)
+    calling function i at `endpoints[i]`, one unit at a time."""
     if len(endpoints) != counts.shape[0]:
         raise ValueError(f"{len(endpoints)} endpoints for {counts.shape[0]} functions")
     if iat not in IAT_MODES:
         raise InputError(f"--iat {iat!r}: expected one of {', '.join(IAT_MODES)}")
-    partial = path.with_name(path.name + ".partial")
-    invocations = busiest = 0
-    try:
-        with open(partial, "wb") as out, ThreadPoolExecutor(max_workers=1) as writer:
-            pending = deque()
-            out.write(b"[")
-            units = _units_json(counts, endpoints, unit_us, iat, shift, seed, first_column)
-            for unit, (pieces, calls) in enumerate(units):
-                pending.append(writer.submit(out.writelines, pieces if unit == 0 else (b",\n", *pieces)))
-                if len(pending) > 2:
-                    pending.popleft().result()
-                invocations += calls
-                busiest = max(busiest, calls)
-                if on_unit:
-                    on_unit()
-            for write in pending:
-                write.result()
-            out.write(b"]\n")
-            size = out.tell()
-        os.replace(partial, path)
-    except OSError as e:
-        partial.unlink(missing_ok=True)
-        raise InputError(f"{path}: cannot write ({e.strerror})") from None
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    return LoadStats(counts.shape[1], invocations, busiest, size)
-
-
-def _units_json(counts, endpoints, unit_us, iat, shift, seed, first_column) -> Iterator[tuple[tuple, int]]:
-    """Each unit's JSON object as a tuple of byte pieces, with its number of calls."""
-    fragments = np.array([b"," + orjson.dumps(endpoint) for endpoint in endpoints], dtype=object)
     phase = phases(counts.shape[0], seed) if shift else None
     streams = UnitStreams(seed)
-    for unit in range(counts.shape[1]):
-        offsets, functions = unit_calls(counts[:, unit], iat, streams(first_column + unit), unit_us, phase)
-        hosts = b"".join(fragments[functions].tolist())
-        timestamps = orjson.dumps(offsets, option=orjson.OPT_SERIALIZE_NUMPY)
-        yield (b'{"timestamp":', timestamps, b',"endpoint":[', memoryview(hosts)[1:], b"]}"), offsets.size
+    with LoadWriter(path, endpoints) as writer:
+        for unit in range(counts.shape[1]):
+            offsets, functions = unit_calls(counts[:, unit], iat, streams(first_column + unit), unit_us, phase)
+            writer.write_unit(offsets, functions)
+            if on_unit:
+                on_unit()
+    return writer.stats

@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from loadcore.mappingfile import read_mapping
+from loadcore.profiles import column, read_profiles
 from loadgen import figures
-from loadgen.mapping import TRACE_ZERO
-from loadcore.profiles import column
-from loadgen.trace import Trace
+from loadgen.mapping import TRACE_ZERO, build_mapping
+from loadgen.trace import Trace, read_trace
 
 TRACE_COLOR, PROXY_COLOR, MARK_COLOR = "tab:blue", "tab:red", "tab:green"
 METRIC_LABELS = {"memory": "memory", "duration": "duration", "cpu": "CPU"}
@@ -47,6 +48,16 @@ def _clamped(values) -> np.ndarray:
 
 def trace_values(trace: Trace, metric: str, percentile: int) -> np.ndarray:
     return trace.memory_mb(percentile) if metric == "memory" else trace.duration_ms(percentile)
+
+
+def plot(trace_dir: Path, profile: Path, mapping: Path | None = None, percentile: int = 75,
+         out_dir: Path = Path("plots"), file_format: str = "png") -> list[Path]:
+    """Read the trace and profiles, map them at `percentile` unless `mapping` (a mapping.csv)
+    is given, and draw every figure into `out_dir`; returns the files written."""
+    trace = read_trace(trace_dir)
+    profiles = read_profiles(profile)
+    chosen = read_mapping(mapping) if mapping else build_mapping(trace, profiles, percentile)
+    return plot_all(trace, profiles, chosen, percentile, out_dir, file_format)
 
 
 def plot_all(trace: Trace, profiles: pd.DataFrame, mapping: pd.DataFrame, percentile: int,

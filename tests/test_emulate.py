@@ -16,8 +16,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from invoker import emulate, protocol
+from invoker import emulate, protocols
+from invoker.protocols import sayhello
 from invoker.cli import app
+from invoker.emulator_process import emulator_process
 from loadcore import mappingfile as mapping_file
 
 PERCENTILES = (0, 1, 5, 25, 50, 75, 95, 99, 100)
@@ -78,21 +80,21 @@ def call(port, endpoint=None, authority=None, timeout=5.0):
     """One SayHello on a fresh channel; returns the reply message."""
     options = [("grpc.default_authority", authority)] if authority else []
     with grpc.insecure_channel(f"127.0.0.1:{port}", options=options) as channel:
-        request = protocol.RequestBuilder().build(protocol.new_invocation_id(), time.time_ns())
-        metadata = protocol.endpoint_metadata(endpoint) if endpoint else None
-        return protocol.reply_message(protocol.say_hello(channel)(request, metadata=metadata, timeout=timeout))
+        request = sayhello.RequestBuilder().build(protocols.new_invocation_id(), time.time_ns())
+        metadata = protocols.endpoint_metadata(endpoint) if endpoint else None
+        return sayhello.reply_message(sayhello.SayHello().multicallable(channel)(request, metadata=metadata, timeout=timeout))
 
 
 def calls(port, endpoint, count, timeout=5.0):
     """`count` concurrent calls to one endpoint on one channel: [(reply bytes | RpcError, seconds)]."""
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        say_hello, builder = protocol.say_hello(channel), protocol.RequestBuilder()
-        metadata = protocol.endpoint_metadata(endpoint)
+        say_hello, builder = sayhello.SayHello().multicallable(channel), sayhello.RequestBuilder()
+        metadata = protocols.endpoint_metadata(endpoint)
 
         def one(_):
             started = time.perf_counter()
             try:
-                outcome = say_hello(builder.build(protocol.new_invocation_id(), time.time_ns()), metadata=metadata, timeout=timeout)
+                outcome = say_hello(builder.build(protocols.new_invocation_id(), time.time_ns()), metadata=metadata, timeout=timeout)
             except grpc.RpcError as error:
                 outcome = error
             return outcome, time.perf_counter() - started
@@ -133,22 +135,22 @@ def test_failed_rows_are_not_served_and_undeployed_rows_answer_to_their_service_
 
 def test_service_times_stay_within_the_proxy_percentiles_and_are_waited(server):
     results = calls(server.port, FAST, 300)
-    service = [protocol.service_us(reply) for reply, _ in results]
+    service = [sayhello.service_us(reply) for reply, _ in results]
     assert all(1000 <= us <= 3000 for us in service)
     assert 1800 <= statistics.median(service) <= 2200  # p50 of the profile is 2.0 ms
     assert len(set(service)) > 100
     assert all(seconds >= us / 1e6 for (_, seconds), us in zip(results, service))
-    assert {protocol.service_us(reply) for reply, _ in calls(server.port, STEADY, 20)} == {2000}
+    assert {sayhello.service_us(reply) for reply, _ in calls(server.port, STEADY, 20)} == {2000}
 
 
 def test_the_reply_ends_like_the_relay_and_the_seed_makes_draws_repeat(functions):
     def sequence(seed):
         with emulate.start(functions, seed=seed) as running:
             with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-                say_hello = protocol.say_hello(channel)
-                replies = [say_hello(b"", metadata=protocol.endpoint_metadata(FAST), timeout=5) for _ in range(30)]
-        assert all(protocol.reply_message(reply).rsplit(" | ", 1)[1].isdigit() for reply in replies)
-        return [protocol.service_us(reply) for reply in replies]
+                say_hello = sayhello.SayHello().multicallable(channel)
+                replies = [say_hello(b"", metadata=protocols.endpoint_metadata(FAST), timeout=5) for _ in range(30)]
+        assert all(sayhello.reply_message(reply).rsplit(" | ", 1)[1].isdigit() for reply in replies)
+        return [sayhello.service_us(reply) for reply in replies]
 
     assert sequence(1) == sequence(1) != sequence(2)
 
@@ -187,8 +189,8 @@ def test_a_burst_beyond_grpc_cores_pending_backlog_waits_instead_of_being_cancel
 
     async def burst(port, count):
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            say_hello = protocol.say_hello(channel)
-            metadata = protocol.endpoint_metadata(STEADY)
+            say_hello = sayhello.SayHello().multicallable(channel)
+            metadata = protocols.endpoint_metadata(STEADY)
             outcomes = await asyncio.gather(
                 *(say_hello(b"", metadata=metadata, timeout=60) for _ in range(count)), return_exceptions=True
             )
@@ -203,7 +205,7 @@ def test_sink_answers_every_endpoint_at_once(functions):
         for endpoint in (FAST, "anything.example.com"):
             assert call(sink.port, endpoint).startswith("sink (pid ")
         results = calls(sink.port, SLOW, 50)
-        assert {protocol.service_us(reply) for reply, _ in results} == {0}
+        assert {sayhello.service_us(reply) for reply, _ in results} == {0}
         assert max(seconds for _, seconds in results) < 1.0
 
 
@@ -228,7 +230,7 @@ def test_cli_announces_the_port_and_stops_cleanly_on_sigint(inputs, tmp_path):
 
 def test_cli_serves_from_several_processes_on_one_port(inputs):
     mapping, profile = inputs
-    with emulate.emulator_process(str(mapping), "--profile", str(profile), "--processes", "2") as port:
+    with emulator_process(str(mapping), "--profile", str(profile), "--processes", "2") as port:
         pids = {int(call(port, FAST).split("(pid ")[1].split(")")[0]) for _ in range(40)}
     assert len(pids) == 2
     for pid in pids:  # SIGTERM stopped the workers too
@@ -238,7 +240,7 @@ def test_cli_serves_from_several_processes_on_one_port(inputs):
 
 def test_emulator_process_reports_why_the_emulator_did_not_start(tmp_path):
     with pytest.raises(RuntimeError, match="exited with code 2: Error: .*missing.csv: file not found"):
-        with emulate.emulator_process(str(tmp_path / "missing.csv")):
+        with emulator_process(str(tmp_path / "missing.csv")):
             pass
 
 

@@ -10,9 +10,10 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from invoker import helloworld_pb2, protocol
+from invoker import helloworld_pb2, protocols
+from invoker.protocols import sayhello
 
-INVOKER = Path(protocol.__file__).parent
+INVOKER = Path(helloworld_pb2.__file__).parent
 
 
 def test_committed_generated_code_matches_the_proto(tmp_path):
@@ -35,12 +36,12 @@ def embedded_descriptor(generated: Path) -> bytes:
 
 def test_the_method_path_is_the_services():
     service = helloworld_pb2.DESCRIPTOR.services_by_name["Greeter"]
-    assert protocol.SAY_HELLO == f"/{service.full_name}/{service.methods_by_name['SayHello'].name}"
+    assert sayhello.SAY_HELLO == f"/{service.full_name}/{service.methods_by_name['SayHello'].name}"
 
 
 def test_request_bytes_are_what_protobuf_encodes_and_carry_the_vhive_metadata():
-    builder = protocol.RequestBuilder()
-    invocation_id = protocol.new_invocation_id()
+    builder = sayhello.RequestBuilder()
+    invocation_id = protocols.new_invocation_id()
     sent_ns = 1_700_000_000_123_456_789
     raw = builder.build(invocation_id, sent_ns)
 
@@ -55,7 +56,7 @@ def test_request_bytes_are_what_protobuf_encodes_and_carry_the_vhive_metadata():
 
 
 def test_invoked_on_is_utc_with_nanoseconds_at_the_given_instant():
-    builder = protocol.RequestBuilder()
+    builder = sayhello.RequestBuilder()
     for sent_ns in (time.time_ns(), 1_700_000_000_000_000_000, 1_700_000_000_000_000_001):
         stamp = json.loads(helloworld_pb2.HelloRequest.FromString(builder.build("x", sent_ns)).vHiveMetadata)["InvokedOn"]
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z", stamp)
@@ -64,13 +65,13 @@ def test_invoked_on_is_utc_with_nanoseconds_at_the_given_instant():
 
 
 def test_workflow_id_is_fixed_per_builder_and_invocation_ids_are_unique_uuid4():
-    builder = protocol.RequestBuilder("wf-1")
-    ids = [protocol.new_invocation_id() for _ in range(20_000)]
+    builder = sayhello.RequestBuilder("wf-1")
+    ids = [protocols.new_invocation_id() for _ in range(20_000)]
     assert len(set(ids)) == len(ids)
     assert all(uuid.UUID(i).version == 4 and str(uuid.UUID(i)) == i for i in ids[:1000])
     for raw in (builder.build(ids[0], 0), builder.build(ids[1], 0)):
         assert json.loads(helloworld_pb2.HelloRequest.FromString(raw).vHiveMetadata)["WorkflowId"] == "wf-1"
-    assert protocol.RequestBuilder().workflow_id != protocol.RequestBuilder().workflow_id
+    assert sayhello.RequestBuilder().workflow_id != sayhello.RequestBuilder().workflow_id
 
 
 def reply(message: str) -> bytes:
@@ -78,25 +79,25 @@ def reply(message: str) -> bytes:
 
 
 def test_service_time_is_read_from_both_relay_formats():
-    assert protocol.service_us(reply("Hello, Invoke relay | 1234")) == 1234
-    assert protocol.service_us(reply("Hello, Invoke relay|1234")) == 1234
-    assert protocol.service_us(reply("a | b | 77\n")) == 77
-    assert protocol.service_us(reply("x" * 500 + " | 9")) == 9  # two-byte length prefix
+    assert sayhello.service_us(reply("Hello, Invoke relay | 1234")) == 1234
+    assert sayhello.service_us(reply("Hello, Invoke relay|1234")) == 1234
+    assert sayhello.service_us(reply("a | b | 77\n")) == 77
+    assert sayhello.service_us(reply("x" * 500 + " | 9")) == 9  # two-byte length prefix
 
 
 def test_replies_without_a_trailing_integer_have_no_service_time():
     for message in ("", "Hello", "Hello | ", "Hello | 12ms", "Hello | -5", "Hello 12"):
-        assert protocol.service_us(reply(message)) is None
+        assert sayhello.service_us(reply(message)) is None
 
 
 def test_reply_message_decodes_what_protobuf_encodes_and_skips_unknown_fields():
-    assert protocol.reply_message(reply("héllo | 5")) == "héllo | 5"
-    assert protocol.reply_message(b"") == ""
+    assert sayhello.reply_message(reply("héllo | 5")) == "héllo | 5"
+    assert sayhello.reply_message(b"") == ""
     unknown_fields = b"\x10\x96\x01" + reply("hi | 3") + b"\x1a\x02ab" + b"\x25\x00\x00\x00\x00"
-    assert protocol.reply_message(unknown_fields) == "hi | 3"
-    assert protocol.service_us(unknown_fields) == 3
+    assert sayhello.reply_message(unknown_fields) == "hi | 3"
+    assert sayhello.service_us(unknown_fields) == 3
 
 
 def test_endpoint_metadata_is_a_valid_grpc_header():
-    ((key, value),) = protocol.endpoint_metadata("fn-1.default.example.com")
-    assert key == protocol.ENDPOINT_HEADER == key.lower() and value == "fn-1.default.example.com"
+    ((key, value),) = protocols.endpoint_metadata("fn-1.default.example.com")
+    assert key == protocols.ENDPOINT_HEADER == key.lower() and value == "fn-1.default.example.com"

@@ -14,15 +14,15 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 import pytest
-from rich.console import Console
 from typer.testing import CliRunner
 
 from invoker import emulate
 from invoker.cli import app
+from invoker.emulator_process import emulator_process
 from invoker.dispatch import Reporter, Target
 from invoker.processes import Placement, placement, run_children, usable_cpus
 from invoker.replay import ReplayOptions, load_schedule, replay
-from invoker.results import COLUMNS
+from loadcore.results import COLUMNS
 
 FAST, FAST2, BROKEN, SLOW = "fast.default.example.com", "fast2.default.example.com", "broken.default.example.com", "slow.default.example.com"
 LOCAL = "127.0.0.1"
@@ -54,7 +54,7 @@ def even_calls(endpoints, per_unit, unit_us=1_000_000):
 def run(load, output, port, **options):
     options.setdefault("granularity", "second")
     target = Target(ingress=f"127.0.0.1:{port}", timeout=options.pop("timeout", 5.0))
-    return replay(ReplayOptions(load=load, output=output, target=target, quiet=True, **options))
+    return replay(ReplayOptions(load=load, output=output, target=target, **options))
 
 
 def read(output):
@@ -78,7 +78,7 @@ def test_one_row_per_scheduled_call_with_absolute_times_and_phases(emulator, tmp
     assert (rows.latency_us >= 1000).all()  # the emulated 1 ms service time is waited for
     assert (rows.service_us == 1000).all()
     summary = outcome.summary
-    assert (summary["calls"], summary["ok"], summary["warmup_calls"], summary["scheduled_calls"]) == (26, 26, 40, 26)
+    assert (summary.calls, summary.ok, summary.warmup_calls, summary.scheduled_calls) == (26, 26, 40, 26)
 
 
 def test_refused_failing_and_hanging_endpoints_give_error_rows_and_the_timeout_is_honoured(emulator, tmp_path):
@@ -93,7 +93,7 @@ def test_refused_failing_and_hanging_endpoints_give_error_rows_and_the_timeout_i
     slow = rows[rows.endpoint == SLOW]
     assert slow.latency_us.between(380_000, 1_000_000).all()
     assert (rows[rows.status != "OK"].error != "").all()
-    assert outcome.summary["failures"] == {"UNKNOWN": 3, "DEADLINE_EXCEEDED": 3}
+    assert outcome.summary.failures == {"UNKNOWN": 3, "DEADLINE_EXCEEDED": 3}
 
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
@@ -132,7 +132,7 @@ def test_processes_merge_their_rows_into_one_file(emulator, tmp_path):
     outcome = run(load, tmp_path / "out.csv", emulator.port, warmup=1, duration=1, processes=2)
     rows = read(tmp_path / "out.csv")
     assert len(rows) == 100 and rows.invocation_id.is_unique and (rows.status == "OK").all()
-    assert outcome.summary["calls"] == 40 and outcome.summary["warmup_calls"] == 60
+    assert outcome.summary.calls == 40 and outcome.summary.warmup_calls == 60
     assert rows.lag_us.median() < 50_000  # one t0 shared by both processes
 
 
@@ -193,7 +193,7 @@ def children_of(pid):
 def test_a_child_runs_its_event_loop_on_its_core_and_grpc_threads_on_the_cores_left_over(emulator, tmp_path):
     cpus = usable_cpus()
     load = write_load(tmp_path / "load.json", [even_calls([FAST], 200)] * 2)
-    schedule = load_schedule(ReplayOptions(load=load, granularity="second", warmup=0, duration=2), Console())
+    schedule, _ = load_schedule(ReplayOptions(load=load, granularity="second", warmup=0, duration=2))
     seen = {}
 
     def watch(deadline):
@@ -232,7 +232,7 @@ def test_old_vswarm_load_json_replays_with_port_appended_and_vswarm_latency_file
 
 def test_lag_stays_bounded_at_a_modest_rate(tmp_path):
     load = write_load(tmp_path / "load.json", [even_calls([FAST, FAST2], 300)] * 3)
-    with emulate.emulator_process("--sink") as port:  # its own process: no GIL shared with the invoker
+    with emulator_process("--sink") as port:  # its own process: no GIL shared with the invoker
         run(load, tmp_path / "out.csv", port, warmup=1, duration=2)
     lag = read(tmp_path / "out.csv").lag_us
     assert len(lag) == 900

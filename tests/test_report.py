@@ -9,11 +9,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from invoker.results import COLUMNS
-from loadgen.cli import app
 from loadcore.mappingfile import COLUMNS as MAPPING_COLUMNS, write_mapping
-from loadgen.report import build_summary, merge_results
-from loadgen.resultsfile import ResultsChunks
+from loadcore.results import COLUMNS, ResultsChunks
+from loadcore.summary import Summary
+from loadgen.cli import app
+from loadgen.merge import merge_results
+from loadgen.report import build_summary
 
 UNIT_US = 1_000_000  # second granularity keeps the scheduled times small
 ENDPOINTS = [f"fn{i}-0123456789.default.127.0.0.1.sslip.io" for i in range(6)]
@@ -49,6 +50,11 @@ def write_results(path, rows) -> str:
     return str(path)
 
 
+def summarise(paths, **options) -> dict:
+    """The summary.json document of merged results files."""
+    return build_summary(merge_results(paths), **options).to_json()
+
+
 def run(*args):
     return CliRunner().invoke(app, ["report", *map(str, args)])
 
@@ -58,8 +64,8 @@ def test_merged_shards_report_exactly_what_the_whole_file_reports(tmp_path):
     whole = write_results(tmp_path / "whole.csv", rows)
     shards = [write_results(tmp_path / f"shard{k}.csv", [r for r in rows if ENDPOINTS.index(r[2]) % 3 == k])
               for k in range(3)]
-    one = build_summary(merge_results([whole]), inputs={})
-    split = build_summary(merge_results(shards), inputs={})
+    one = summarise([whole])
+    split = summarise(shards)
     assert split["measured"] == one["measured"]
     assert split["units"] == one["units"]
     assert split["functions"] == one["functions"]
@@ -88,8 +94,8 @@ def test_overlapping_shards_count_each_call_once_and_warn(tmp_path):
     rows = results_rows(1000)
     a = write_results(tmp_path / "a.csv", rows[:700])
     b = write_results(tmp_path / "b.csv", rows[500:])
-    summary = build_summary(merge_results([a, b]), inputs={})
-    alone = build_summary(merge_results([write_results(tmp_path / "all.csv", rows)]), inputs={})
+    summary = summarise([a, b])
+    alone = summarise([write_results(tmp_path / "all.csv", rows)])
     assert summary["measured"] == alone["measured"]
     assert summary["files"][1]["duplicate_rows"] == 200
     assert any("b.csv: 200 row(s) repeat invocation ids" in w for w in summary["warnings"])
@@ -99,7 +105,7 @@ def test_a_worker_that_stopped_early_is_reported(tmp_path):
     rows = results_rows(1000)
     a = write_results(tmp_path / "a.csv", [r for r in rows if r[2] == ENDPOINTS[0]])
     b = write_results(tmp_path / "b.csv", [r for r in rows if r[2] != ENDPOINTS[0] and r[0] < 3])
-    summary = build_summary(merge_results([a, b]), inputs={})
+    summary = summarise([a, b])
     assert any("b.csv: no rows for unit(s) 3–5" in w for w in summary["warnings"])
 
 
@@ -226,3 +232,20 @@ def test_a_header_only_file_reports_zero_calls(tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["measured"]["calls"] == 0 and summary["units"] == [] and summary["functions"] == []
+
+
+def test_summary_json_reads_back_into_the_same_typed_summary(tmp_path):
+    rows = results_rows(800)
+    load = tmp_path / "load.json"
+    load.write_text(json.dumps([{"timestamp": [0] * 150, "endpoint": [ENDPOINTS[0]] * 150}] * 6))
+    out = tmp_path / "out"
+    result = run(write_results(tmp_path / "latency.csv", rows), "--load", load, "--output-dir", out)
+    assert result.exit_code == 0, result.output
+    summary = Summary.read(out / "summary.json")
+    assert summary.to_json() == json.loads((out / "summary.json").read_text())
+    assert summary.measured.calls == sum(r[1] == "measure" for r in rows)
+    assert summary.units[3].scheduled == 150 and summary.units[3].latency_us["max"] == max(
+        r[7] for r in rows if r[0] == 3)
+    (tmp_path / "other.json").write_text('{"inputs": {}}')
+    with pytest.raises(Exception, match="other.json: not a loadgen summary.json"):
+        Summary.read(tmp_path / "other.json")

@@ -6,7 +6,7 @@ import json
 import orjson
 from typer.testing import CliRunner
 
-from invoker.emulate import emulator_process
+from invoker.emulator_process import emulator_process
 from loadgen.cli import app
 from loadcore.mappingfile import read_mapping
 

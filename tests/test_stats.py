@@ -1,21 +1,19 @@
-"""invoker.stats: the one summary of results used by `invoker replay` and `loadgen report`."""
+"""loadcore.stats and loadcore.summary: the one statistics entry type, used by `invoker replay`
+and `loadgen report`, its histograms and the measured-phase summary."""
 
 import io
 
 import numpy as np
+import pytest
 from rich.console import Console
 
-from invoker.results import COLUMNS
-from invoker.stats import (
-    HIGHEST_TRACKABLE_US,
-    PERCENTILES,
-    Breakdown,
-    ResultStats,
-    new_histogram,
-    percentiles,
-    record_values,
-    render_summary,
-)
+from loadcore import histogram
+from loadcore.console import render_phase
+from loadcore.errors import DependencyError
+from loadcore.histogram import HIGHEST_TRACKABLE_US, LABELS, PERCENTILES, new_histogram, percentiles, record_values
+from loadcore.results import COLUMNS, ResultRow
+from loadcore.stats import CallStats, StatsByKey
+from loadcore.summary import PhaseSummary
 
 
 def make_rows(n: int, seed: int = 0, warmup: int = 0) -> list[dict]:
@@ -66,83 +64,89 @@ def test_out_of_range_values_are_counted_not_dropped():
     assert percentiles(histogram)["max"] == HIGHEST_TRACKABLE_US
 
 
+def measured_stats(rows: list[dict]) -> tuple[CallStats, int]:
+    """The measured phase's entry and the warm-up count, fed row by row as the invoker does."""
+    stats = CallStats()
+    measured = [ResultRow(**r) for r in rows if r["phase"] == "measure"]
+    for start in range(0, len(measured), 64):
+        stats.add_rows(measured[start:start + 64])
+    return stats, len(rows) - len(measured)
+
+
 def test_summary_counts_only_the_measured_phase():
     rows = make_rows(1000, warmup=200)
-    stats = ResultStats()
-    for row in rows:
-        stats.add(row)
-    summary = stats.summary(scheduled_calls=900, measured_seconds=8.0)
+    summary = PhaseSummary.of(*measured_stats(rows), scheduled_calls=900, measured_seconds=8.0)
     measured = [r for r in rows if r["phase"] == "measure"]
-    assert summary["calls"] == 800
-    assert summary["warmup_calls"] == 200
-    assert summary["ok"] == sum(r["status"] == "OK" for r in measured)
-    assert summary["failed"] == 800 - summary["ok"]
-    assert sum(summary["failures"].values()) == summary["failed"]
-    assert "OK" not in summary["failures"]
-    assert summary["issued_fraction"] == 800 / 900
-    assert summary["scheduled_rps"] == 900 / 8.0
-    assert summary["achieved_rps"] == 100.0
-    assert summary["latency_us"]["max"] == max(r["latency_us"] for r in measured)
-    assert summary["send_lag_us"]["max"] == max(r["lag_us"] for r in measured)
+    assert summary.calls == 800
+    assert summary.warmup_calls == 200
+    assert summary.ok == sum(r["status"] == "OK" for r in measured)
+    assert summary.failed == 800 - summary.ok
+    assert sum(summary.failures.values()) == summary.failed
+    assert "OK" not in summary.failures
+    assert summary.issued_fraction == 800 / 900
+    assert summary.scheduled_rps == 900 / 8.0
+    assert summary.achieved_rps == 100.0
+    assert summary.latency_us["max"] == max(r["latency_us"] for r in measured)
+    assert summary.send_lag_us["max"] == max(r["lag_us"] for r in measured)
     exact_p50 = np.percentile([r["latency_from_schedule_us"] for r in measured], 50)
-    assert abs(summary["latency_from_schedule_us"]["p50"] - exact_p50) <= exact_p50 * 0.01
+    assert abs(summary.latency_from_schedule_us["p50"] - exact_p50) <= exact_p50 * 0.01
 
 
 def test_rates_are_none_when_inputs_unknown_and_percentiles_none_when_empty():
-    summary = ResultStats().summary()
-    assert summary["calls"] == 0
-    assert summary["achieved_rps"] is None and summary["issued_fraction"] is None
-    assert summary["latency_us"] == {label: None for label in (*PERCENTILES, "max")}
+    summary = PhaseSummary.of(CallStats())
+    assert summary.calls == 0
+    assert summary.achieved_rps is None and summary.issued_fraction is None
+    assert summary.latency_us.values == dict.fromkeys(LABELS)
 
 
-def test_merged_shards_equal_the_whole_and_rows_equal_columns_and_tuples():
-    rows = make_rows(9000, seed=3, warmup=500)
-    whole = ResultStats()
-    for row in rows:
-        whole.add(row)
-    shards = [ResultStats() for _ in range(3)]
-    for i, row in enumerate(rows):
-        shards[i % 3].add(row)
+def test_merged_shards_equal_the_whole_and_rows_equal_columns():
+    rows = [r for r in make_rows(9000, seed=3)]
+    whole, _ = measured_stats(rows)
+    shards = [measured_stats(rows[k::3])[0] for k in range(3)]
     merged = shards[0]
     merged.merge(shards[1])
     merged.merge(shards[2])
-    columns = ResultStats()
-    columns.add_columns(*([r[name] for r in rows] for name in
-                          ("phase", "status", "latency_us", "latency_from_schedule_us", "lag_us")))
-    tuples = ResultStats()
-    tuples.add_rows([tuple(r[name] for name in COLUMNS) for r in rows])
-    assert merged.summary() == whole.summary()
-    assert columns.summary() == whole.summary()
-    assert tuples.summary() == whole.summary()
+    columns = CallStats()
+    columns.add_columns(*([r[name] for r in rows] for name in ("status", "latency_us", "latency_from_schedule_us", "lag_us")))
+    assert PhaseSummary.of(merged) == PhaseSummary.of(whole)
+    assert PhaseSummary.of(columns) == PhaseSummary.of(whole)
 
 
-def test_breakdown_per_key_and_merge():
+def test_one_entry_per_key_equal_to_the_entry_of_that_keys_rows_and_mergeable():
     rows = make_rows(2000, seed=5)
-    def breakdown(part):
-        b = Breakdown()
-        b.add_columns([r["endpoint"] for r in part], [r["status"] for r in part],
-                      [r["latency_us"] for r in part], [r["latency_from_schedule_us"] for r in part])
-        return b
-    whole = breakdown(rows)
-    merged = breakdown(rows[:700])
-    merged.merge(breakdown(rows[700:]))
-    assert merged.rows() == whole.rows()
-    table = whole.rows()
-    assert len(table) == 7
-    first = table["f0.default.example.com"]
-    mine = [r for r in rows if r["endpoint"] == "f0.default.example.com"]
-    assert first["calls"] == len(mine)
-    assert first["errors"] == sum(r["status"] != "OK" for r in mine)
-    assert first["latency_us"]["max"] == max(r["latency_us"] for r in mine)
+
+    def by_endpoint(part):
+        entries = StatsByKey()
+        entries.add_columns(*([r[name] for r in part] for name in
+                              ("endpoint", "status", "latency_us", "latency_from_schedule_us", "lag_us")))
+        return entries
+
+    whole = by_endpoint(rows)
+    merged = by_endpoint(rows[:700])
+    merged.merge(by_endpoint(rows[700:]))
+    assert len(whole) == 7
+    for (key, entry), (other_key, other) in zip(whole.items(), merged.items()):
+        assert key == other_key and PhaseSummary.of(entry) == PhaseSummary.of(other)
+        mine = [r for r in rows if r["endpoint"] == key]
+        alone = CallStats(significant_figures=2)
+        alone.add_rows([ResultRow(**r) for r in mine])
+        assert PhaseSummary.of(entry) == PhaseSummary.of(alone)
+        assert entry.calls == len(mine) and entry.errors == sum(r["status"] != "OK" for r in mine)
+        assert entry.percentiles("send_lag_us")["max"] == max(r["lag_us"] for r in mine)
 
 
-def test_render_summary_prints_every_failure_status():
-    stats = ResultStats()
-    for row in make_rows(300, seed=7):
-        stats.add(row)
+def test_render_phase_prints_every_failure_status():
+    stats, warmup = measured_stats(make_rows(300, seed=7))
     out = io.StringIO()
-    render_summary(stats.summary(scheduled_calls=300, measured_seconds=3), Console(file=out, width=120))
+    render_phase(PhaseSummary.of(stats, warmup, scheduled_calls=300, measured_seconds=3), Console(file=out, width=120))
     text = out.getvalue()
-    for status in stats.summary()["failures"]:
+    for status in stats.failures():
         assert status in text
     assert "p99.99" in text and "achieved rate" in text
+
+
+def test_the_histogram_internals_are_checked_and_a_missing_one_names_the_version(monkeypatch):
+    histogram.check()
+    monkeypatch.setattr(histogram, "_INTERNALS", (*histogram._INTERNALS, "counts_array_v2"))
+    with pytest.raises(DependencyError, match=r"hdrhistogram \d+\.\d+\.\d+ lacks counts_array_v2"):
+        histogram.check()

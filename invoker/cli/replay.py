@@ -3,13 +3,12 @@
 from pathlib import Path
 
 import typer
+from rich.progress import TextColumn
 
 from invoker.dispatch import Target
-from invoker.replay import ReplayOptions
-from invoker.replay import replay as run_replay
+from invoker.replay import ReplayOptions, replay as run_replay, stop_message
 from invoker.schedule import parse_shard
-from loadcore.errors import InputError
-from loadcore.console import summary_console
+from loadcore.console import progress, render_phase, summary_console
 from loadcore.units import Granularity
 
 
@@ -31,24 +30,37 @@ def replay(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar and no summary."),
 ) -> None:
     """Replay load.json open-loop over gRPC, writing one CSV row per issued call."""
-    if timeout <= 0:
-        raise InputError(f"--timeout {timeout}: expected a positive number of seconds")
-    if ingress is not None and ":" not in ingress:
-        raise InputError(f"--ingress {ingress!r}: expected HOST:PORT")
     options = ReplayOptions(
         load=load_json,
         output=output,
         granularity=granularity.value,
         warmup=warmup,
         duration=duration,
-        target=Target(port=port, ingress=ingress, timeout=timeout, connection_per_call=connection_per_call),
+        target=Target.checked(port=port, ingress=ingress, timeout=timeout, connection_per_call=connection_per_call),
         shard=parse_shard(shard) if shard is not None else None,
         processes=processes,
         vswarm_lat=vswarm_lat,
-        quiet=quiet,
     )
-    outcome = run_replay(options, summary_console(stderr=True))
+    console = summary_console(stderr=True)
+    columns = (
+        TextColumn("{task.fields[issued]:,} issued"),
+        TextColumn("{task.fields[in_flight]:,} in flight"),
+        TextColumn("{task.fields[errors]:,} errors"),
+    )
+    with progress(*columns, enabled=not quiet) as bar:
+        task = bar.add_task("units", total=None, issued=0, in_flight=0, errors=0)
+        outcome = run_replay(options, lambda p: bar.update(task, completed=p.unit, total=p.units, issued=p.issued,
+                                                           in_flight=p.in_flight, errors=p.errors))
+    if not quiet:
+        render_phase(outcome.summary, console)
+        console.print(f"{outcome.rows_written:,} rows written to {output}", soft_wrap=True, markup=False)
+    for warning in outcome.warnings:
+        console.print(f"warning: {warning}", style="yellow", soft_wrap=True, markup=False)
+    if outcome.write_error:
+        console.print(f"{outcome.write_error}; {outcome.rows_lost:,} rows could not be written", style="red",
+                      soft_wrap=True, markup=False)
     if outcome.signal is not None:
+        console.print(stop_message(outcome), style="red", soft_wrap=True, markup=False)
         raise typer.Exit(128 + outcome.signal)
     if outcome.write_error is not None:
         raise typer.Exit(1)

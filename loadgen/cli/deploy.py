@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from loadgen.cli import options
 from loadgen.deploy.step import KnativeDeploy
 
 
@@ -15,15 +16,14 @@ def teardown(
     ] = ["default"],
     all_namespaces: Annotated[bool, typer.Option("--all-namespaces", "-A", help="Clean every namespace.")] = False,
     run_id: Annotated[str, typer.Option(help="Only objects of this run (label loadgen.dev/run-id).")] = None,
-    kubeconfig: Annotated[str, typer.Option(help="Kubeconfig [default: $KUBECONFIG, ~/.kube/config, in-cluster].")] = None,
-    context: Annotated[str, typer.Option(help="Kubeconfig context [default: the current one].")] = None,
+    kubeconfig: options.Kubeconfig = None,
+    context: options.Context = None,
 ) -> None:
     """Delete the Knative Services and dependency objects loadgen created (by label)."""
     from loadgen.deploy import objects  # the Kubernetes client: imported only when used
-    from loadgen.deploy.cluster import connect, managed_selector
+    from loadgen.deploy.cluster import managed_selector
 
-    with connect(kubeconfig, context) as api:
-        deleted = objects.delete_managed(api, None if all_namespaces else namespace, run_id)
+    deleted = objects.teardown(None if all_namespaces else namespace, run_id, kubeconfig, context)
     for kind, ns, name in deleted:
         typer.echo(f"deleted {kind} {ns}/{name}")
     where = "all namespaces" if all_namespaces else "namespace " + ", ".join(namespace)

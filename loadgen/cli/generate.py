@@ -1,42 +1,21 @@
 """loadgen generate: map trace functions to proxies, write mapping.csv and load.json."""
 
-from contextvars import ContextVar
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from loadcore import shipped
+from loadcore.console import progress
+from loadcore.profiles import read_config
+from loadcore.units import Granularity
 from loadgen import naming
 from loadgen.cli import options
 from loadgen.cli.deploy import report_deploy
 from loadgen.deploy.step import choose_deploy
+from loadgen.generate import GenerateOptions, GenerateResult
 from loadgen.generate import generate as run_generate
 from loadgen.load import DEFAULT_SEED
-from loadcore.profiles import read_config
-from loadcore.console import progress
-from loadcore.units import Granularity
-
-# Off while `loadgen run` calls this command: it serves and replays the endpoints itself.
-LOCAL_HINT = ContextVar("local_hint", default=True)
-
-
-class Iat(str, Enum):
-    exponential = "exponential"
-    uniform = "uniform"
-    equidistant = "equidistant"
-
-
-class Percentile(str, Enum):
-    p50 = "50"
-    p75 = "75"
-
-
-class DeployTarget(str, Enum):
-    none = "none"
-    local = "local"
-    knative = "knative"
 
 
 def generate(
@@ -49,14 +28,14 @@ def generate(
     start: options.StartColumn = 0,
     warmup: Annotated[int, typer.Option(min=0, help="Warm-up units, written first.")] = 2,
     duration: options.MeasuredUnits = 20,
-    iat: Annotated[Iat, typer.Option(help="Call times within a unit (see loadgen/load.py).")] = Iat.exponential,
+    iat: Annotated[options.Iat, typer.Option(help="Call times within a unit (see loadgen/load.py).")] = options.Iat("exponential"),
     shift: Annotated[bool, typer.Option(help="Rotate each function's calls by a random phase.")] = True,
     seed: Annotated[int, typer.Option(min=0, help="Random seed; same seed, same load.json.")] = DEFAULT_SEED,
     unique: Annotated[bool, typer.Option(help="Minimise total distance, each proxy used ceil(n/m) times at most.")] = False,
-    percentile: Annotated[Percentile, typer.Option(help="Memory/duration percentile to match.")] = Percentile.p75,
+    percentile: Annotated[options.Percentile, typer.Option(help="Memory/duration percentile to match.")] = options.Percentile("75"),
     max_distance: Annotated[float, typer.Option(min=0, help="Report functions mapped farther than this.")] = 1.0,
     strict: Annotated[bool, typer.Option(help="Fail on functions missing from durations or memory.")] = False,
-    deploy: Annotated[DeployTarget, typer.Option(help="Where the proxies run (none: placeholder endpoints; local: the emulator; knative: a cluster).")] = DeployTarget.none,
+    deploy: Annotated[options.DeployTarget, typer.Option(help="Where the proxies run (none: placeholder endpoints; local: the emulator; knative: a cluster).")] = options.DeployTarget("none"),
     namespace: options.Namespace = naming.DEFAULT_NAMESPACE,
     domain: Annotated[str, typer.Option(help="Domain of the endpoints.")] = naming.DEFAULT_DOMAIN,
     kubeconfig: options.Kubeconfig = None,
@@ -72,50 +51,42 @@ def generate(
     run_id: Annotated[str, typer.Option(help="knative: run id label [default: UTC date-time].")] = None,
 ) -> None:
     """Map trace functions to proxies and write mapping.csv and load.json."""
-
+    chosen = GenerateOptions(
+        trace_dir=trace, profile=profile, output=output, mapping_out=mapping_out, granularity=granularity.value,
+        start=start, warmup=warmup, duration=duration, iat=iat.value, shift=shift, seed=seed, unique=unique,
+        percentile=int(percentile.value), max_distance=max_distance, strict=strict,
+    )  # fmt: skip
     read_config(config)
     with progress() as bar:
         step = choose_deploy(
             deploy.value, profile, config, namespace, domain, share_proxies, bar, kubeconfig=kubeconfig,
             context=context, yaml_dir=yaml_dir, min_scale=min_scale, max_scale=max_scale, ready_timeout=ready_timeout,
             concurrency=concurrency, allow_commands=allow_commands, dry_run=dry_run, run_id=run_id,
-        )
+        )  # fmt: skip
         task = bar.add_task("load.json", total=warmup + duration)
-        result = run_generate(
-            trace,
-            profile,
-            output,
-            mapping_out,
-            deploy=step,
-            granularity=granularity.value,
-            start=start,
-            warmup=warmup,
-            duration=duration,
-            iat=iat.value,
-            shift=shift,
-            seed=seed,
-            unique=unique,
-            percentile=int(percentile.value),
-            max_distance=max_distance,
-            strict=strict,
-            on_unit=lambda: bar.advance(task),
+        result = run_generate(chosen, step, on_unit=lambda: bar.advance(task))
+    print_generated(result, deploy.value)
+    report_deploy(step, mapping_out, output)
+    if deploy.value == "local":
+        typer.echo(
+            f"local endpoints: serve them with `invoker emulate {mapping_out} --port 50051` and replay with "
+            f"`invoker replay {output} --ingress 127.0.0.1:50051` (or run both: `loadgen run`)"
         )
+
+
+def print_generated(result: GenerateResult, deploy: str) -> None:
+    """What generate did: its warnings on stderr, then the trace, the mapping and load.json."""
+    o = result.options
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
     unit = result.trace.granularity
     typer.echo(
         f"trace: {len(result.mapping)} functions x {len(result.trace.units)} {unit}s from {result.trace.files['invocations'].parent}"
     )
-    typer.echo(f"mapping (p{percentile.value}, {'unique' if unique else 'closest'}): {result.summary}")
-    typer.echo(f"wrote {mapping_out} (deploy {deploy.value})")
+    typer.echo(f"mapping (p{o.percentile}, {'unique' if o.unique else 'closest'}): {result.summary}")
+    typer.echo(f"wrote {o.mapping_out} (deploy {deploy})")
     typer.echo(
-        f"wrote {output}: {result.load.units} {unit}{'s' if result.load.units != 1 else ''} (columns {result.first_column}-{result.last_column}, "
-        f"{warmup} warm-up), {result.load.invocations} invocations, busiest {unit} {result.load.busiest_unit}; "
-        f"iat {iat.value}, {'shift' if shift else 'no shift'}, seed {seed}"
+        f"wrote {o.output}: {result.load.units} {unit}{'s' if result.load.units != 1 else ''} (columns {result.first_column}-{result.last_column}, "
+        f"{o.warmup} warm-up), {result.load.invocations} invocations, busiest {unit} {result.load.busiest_unit}; "
+        f"iat {o.iat}, {'shift' if o.shift else 'no shift'}, seed {o.seed}"
     )
-    report_deploy(step, mapping_out, output)
-    if deploy is DeployTarget.local and LOCAL_HINT.get():
-        typer.echo(
-            f"local endpoints: serve them with `invoker emulate {mapping_out} --port 50051` and replay with "
-            f"`invoker replay {output} --ingress 127.0.0.1:50051` (or run both: `loadgen run`)"
-        )

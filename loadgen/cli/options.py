@@ -1,11 +1,32 @@
-"""Options that several `loadgen` commands take, declared once so they read alike everywhere."""
+"""Options that several `loadgen` commands take, declared once so they read alike everywhere,
+and the choice types of options, built from the library's own lists of values."""
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from loadcore.units import Granularity
+from loadgen.deploy.step import SERVING_TARGETS, TARGETS
+from loadgen.figures import FORMATS
+from loadgen.load import IAT_MODES
+from loadgen.mapping import PERCENTILES
+
+
+def choices(name: str, values, names=lambda value: value) -> type[Enum]:
+    """An option's choice type: one member per library value."""
+    return Enum(name, {names(str(value)): str(value) for value in values}, type=str)
+
+
+FigureFormat = choices("FigureFormat", FORMATS)
+Percentile = choices("Percentile", PERCENTILES, names=lambda value: f"p{value}")
+Iat = choices("Iat", IAT_MODES)
+DeployTarget = choices("DeployTarget", TARGETS)
+RunTarget = choices("RunTarget", SERVING_TARGETS)
+DEFAULT_FIGURE_FORMAT = FigureFormat(FORMATS[0])
+
+FigureFormatOption = Annotated[FigureFormat, typer.Option("--format", help="Figure file format.")]
 
 TraceDir = Annotated[Path, typer.Option("--trace", help="Trace folder (invocations, durations, memory CSVs).")]
 ProfileFile = Annotated[Path, typer.Option("--profile", help="Proxy profiles (vSwarm profile.json).")]
@@ -15,12 +36,15 @@ StartColumn = Annotated[int, typer.Option("--start", min=0, help="First count co
 MeasuredUnits = Annotated[int, typer.Option("--duration", min=1, help="Measured units after the warm-up.")]
 Namespace = Annotated[str, typer.Option("--namespace", help="Namespace of the services.")]
 Kubeconfig = Annotated[
-    str, typer.Option("--kubeconfig", help="knative: kubeconfig [default: $KUBECONFIG, ~/.kube/config, in-cluster].")
+    str, typer.Option("--kubeconfig", help="Kubeconfig of the cluster [default: $KUBECONFIG, ~/.kube/config, in-cluster].")
 ]
-Context = Annotated[str, typer.Option("--context", help="knative: kubeconfig context [default: current].")]
+Context = Annotated[str, typer.Option("--context", help="Kubeconfig context [default: the current one].")]
 YamlDir = Annotated[
     Path, typer.Option("--yaml-dir", help="knative: folder the profile's yaml paths are relative to [default: shipped].")
 ]
 ReadyTimeout = Annotated[
     float, typer.Option("--ready-timeout", min=0, help="knative: seconds to wait for all Services [default: 600].")
+]
+OptionalGranularity = Annotated[
+    Granularity, typer.Option("--granularity", help="Unit length [default: as the results' scheduled times show].")
 ]

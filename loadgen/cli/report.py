@@ -1,18 +1,13 @@
 """`loadgen report RESULT_CSV...`: a thin layer over `loadgen.report`."""
 
-from enum import Enum
 from pathlib import Path
 
 import typer
 
-from invoker.stats import render_summary
+from loadcore.console import progress, render_phase, summary_console
 from loadgen import report as library
-from loadgen.figures import FORMATS
-from loadcore.mappingfile import read_mapping
-from loadcore.console import progress, summary_console
-from loadcore.units import Granularity
-
-FileFormat = Enum("FileFormat", {name: name for name in FORMATS}, type=str)
+from loadgen.cli import options
+from loadgen.report_tables import WORST_FUNCTIONS, render_functions
 
 
 def report(
@@ -21,39 +16,30 @@ def report(
     mapping: Path = typer.Option(None, help="mapping.csv: names the proxy of each endpoint and adds slowdown = latency ÷ profiled duration."),
     warmup: int = typer.Option(None, min=0, help="Warm-up units of the run [default: as the results' phase column shows]."),
     duration: int = typer.Option(None, min=0, help="Measured units of the run [default: up to the last unit with results]."),
-    granularity: Granularity = typer.Option(None, help="Unit length [default: as the results' scheduled times show]."),
+    granularity: options.OptionalGranularity = None,
     output_dir: Path = typer.Option(Path("report"), help="Where summary.json and the figures go."),
-    file_format: FileFormat = typer.Option("png", "--format", help="Figure file format."),
-    top: int = typer.Option(library.WORST_FUNCTIONS, min=0, help="Functions shown in the table (worst p99 first)."),
+    file_format: options.FigureFormatOption = options.DEFAULT_FIGURE_FORMAT,
+    top: int = typer.Option(WORST_FUNCTIONS, min=0, help="Functions shown in the table (worst p99 first)."),
 ) -> None:
     """Merge invoker results, print the measured phase's summary, write summary.json and figures."""
-    console = summary_console()
-    errors = summary_console(stderr=True)
     total = sum(path.stat().st_size for path in results if path.is_file())
     with progress() as bar:
         task = bar.add_task("reading results", total=total)
-        merged = library.merge_results(results, on_progress=lambda done: bar.update(task, completed=done))
-    scheduled = library.Scheduled.from_load(load) if load else None
-    profiles = (
-        library.function_profiles(read_mapping(mapping), merged.per_function.calls) if mapping else None
-    )
-    summary = library.build_summary(
-        merged,
-        inputs={"results": [str(p) for p in results], "load": _text(load), "mapping": _text(mapping)},
-        scheduled=scheduled,
-        warmup_units=warmup,
-        measured_units=duration,
-        granularity=granularity.value if granularity else None,
-        function_profiles=profiles,
-    )
-    for warning in summary["warnings"]:
-        errors.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
-    render_summary(summary["measured"], console)
-    library.render_functions(summary, console, limit=top)
-    written = [library.write_summary(summary, output_dir / "summary.json")]
-    written += library.write_figures(merged, summary, output_dir, file_format.value)
-    console.print(f"wrote {', '.join(str(path) for path in written)}", highlight=False, soft_wrap=True)
+        result = library.report(
+            results, load=load, mapping=mapping, warmup=warmup, duration=duration,
+            granularity=granularity.value if granularity else None, output_dir=output_dir,
+            file_format=file_format.value, on_progress=lambda done: bar.update(task, completed=done),
+        )  # fmt: skip
+    print_report(result, top)
 
 
-def _text(path: Path | None) -> str | None:
-    return None if path is None else str(path)
+def print_report(result: library.ReportResult, top: int = WORST_FUNCTIONS) -> None:
+    """The report on the terminal: warnings on stderr, the tables and the files written on stdout."""
+    console = summary_console()
+    errors = summary_console(stderr=True)
+    for warning in result.summary.warnings:
+        errors.print(f"warning: {warning}", style="yellow", highlight=False, soft_wrap=True, markup=False)
+    render_phase(result.summary.measured, console)
+    render_functions(result.summary, console, limit=top)
+    console.print(f"wrote {', '.join(str(path) for path in result.written)}", highlight=False, soft_wrap=True,
+                  markup=False)

@@ -16,6 +16,7 @@ from loadgen.deploy.cluster import (
     KNATIVE_VERSION,
     REQUEST_TIMEOUT,
     api_errors,
+    connect,
     is_managed,
     managed_selector,
 )
@@ -61,6 +62,13 @@ def apply_objects(api: client.ApiClient, objects: list[dict], namespace: str) ->
                 resource, body=obj, namespace=namespace, field_manager=FIELD_MANAGER, force_conflicts=True,
                 _request_timeout=REQUEST_TIMEOUT,
             )
+
+
+def teardown(namespaces: list[str] | None, run_id: str | None = None, kubeconfig: str | None = None,
+             context: str | None = None) -> list[tuple[str, str, str]]:
+    """Connect and `delete_managed` (`loadgen teardown`)."""
+    with connect(kubeconfig, context) as api:
+        return delete_managed(api, namespaces, run_id)
 
 
 def delete_managed(

@@ -96,6 +96,13 @@ class KnativeDeploy:
 
 
 TARGETS = ("none", "local", "knative")
+SERVING_TARGETS = ("local", "knative")
+"""The targets whose endpoints answer calls (`loadgen run` needs one)."""
+
+
+def deploy_failures(step) -> list[Failure]:
+    """The Services a deploy step failed to make ready (none for the placeholder steps)."""
+    return step.failures if isinstance(step, KnativeDeploy) else []
 
 
 def choose_deploy(

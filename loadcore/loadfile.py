@@ -1,0 +1,248 @@
+"""`load.json`: every invocation of a run, as written by `loadgen generate` and replayed by
+`invoker replay`.
+
+The file is exactly the vSwarm load-generator format, so existing invokers read it: a JSON
+array with one object per unit (minute or second), warm-up units first,
+
+    [{"timestamp": [µs offsets within the unit, ascending], "endpoint": ["<host>", ...]}, ...]
+
+with the two lists parallel, offsets in [0, unit) restarting at 0 in each unit, hosts without
+scheme or port. An empty unit is `{"timestamp": [], "endpoint": []}`. The old vSwarm Go
+invoker decodes each unit into exactly these two lists and ignores other keys.
+
+Optional per-call payload lists ride beside them, parallel to `timestamp`, one per name in
+`PAYLOAD_FIELDS`: a non-negative integer for a call that carries the value, `null` for one that
+does not. A unit whose calls carry none omits the lists. The protocol that sends a call reads
+its payload (`invoker.protocols`); the endpoint's protocol is a registry name in
+`Load.protocols`, `DEFAULT_PROTOCOL` (vSwarm's SayHello) for every endpoint.
+
+Reading (`read_load`) accepts our files and the old tool's: offsets may be ints or floats
+(truncated to µs) and need not be sorted; other keys are ignored. Anything else is an
+`InputError` naming the unit and field, never silently dropped. Writing (`LoadWriter`) streams
+one unit at a time and makes the file appear complete or not at all.
+"""
+
+import os
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import orjson
+import pandas as pd
+
+from loadcore.errors import InputError
+from loadcore.files import read_input
+
+PAYLOAD_FIELDS = ("runtime_ms", "memory_mib")
+"""Per-call values a protocol may need: the runtime (ms) and memory (MiB) a synthetic function
+is asked to spend (invitro's faas.Executor request)."""
+ABSENT = -1
+"""A call's payload value when the file has none for it (`null`, or no list in its unit)."""
+DEFAULT_PROTOCOL = "sayhello"
+PENDING_WRITES = 2  # units encoded ahead of the disk
+
+
+@dataclass(frozen=True)
+class Load:
+    """The calls of the units read, as flat arrays in file order.
+
+    `unit[i]`, `offset_us[i]` and `endpoint_index[i]` describe call i, and `payload[name][i]`
+    its value of a payload field (`ABSENT` where it has none; only fields the file uses are
+    present). `endpoints` lists the distinct endpoints in order of first appearance (the order
+    `--shard` counts in) and `protocols` the protocol of each.
+    """
+
+    units: int
+    unit: np.ndarray
+    offset_us: np.ndarray
+    endpoint_index: np.ndarray
+    endpoints: tuple[str, ...]
+    protocols: tuple[str, ...]
+    payload: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def read_load(path: Path, max_units: int | None = None) -> Load:
+    """Parse and validate the first `max_units` units (all when None) of `path`."""
+    raw = read_input(path)
+    if not raw.strip():
+        raise InputError(f"{path}: empty file, expected a JSON array of units")
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError as err:
+        raise InputError(f"{path}: not valid JSON ({err})") from None
+    if not isinstance(doc, list):
+        raise InputError(f"{path}: expected a JSON array of units, got a JSON {type(doc).__name__}")
+    if not doc:
+        raise InputError(f"{path}: no units (empty array)")
+    units = doc if max_units is None else doc[:max_units]
+    offsets, unit_numbers, names = [], [], []
+    payload = {name: [] for name in PAYLOAD_FIELDS}
+    for number, entry in enumerate(units):
+        timestamps, endpoints = _unit_lists(path, number, entry)
+        offsets.append(_offsets(path, number, timestamps))
+        unit_numbers.append(np.full(len(timestamps), number, dtype=np.int32))
+        names.extend(endpoints)
+        for name, values in payload.items():
+            values.append(_payload(path, number, entry, name, len(timestamps)))
+    codes, distinct = pd.factorize(pd.Series(names, dtype=object), sort=False)
+    for name in distinct:
+        if not isinstance(name, str) or not name:
+            where = _first_unit_with(units, name)
+            raise InputError(f"{path}: unit {where} field 'endpoint': expected non-empty host names, got {name!r}")
+    used = {
+        name: np.concatenate([np.full(len(o), ABSENT, np.int64) if v is None else v for v, o in zip(values, offsets)])
+        for name, values in payload.items()
+        if any(v is not None for v in values)
+    }
+    return Load(
+        units=len(units),
+        unit=np.concatenate(unit_numbers) if unit_numbers else np.empty(0, np.int32),
+        offset_us=np.concatenate(offsets) if offsets else np.empty(0, np.int64),
+        endpoint_index=codes.astype(np.int32),
+        endpoints=tuple(distinct),
+        protocols=(DEFAULT_PROTOCOL,) * len(distinct),
+        payload=used,
+    )
+
+
+def _unit_lists(path: Path, number: int, entry) -> tuple[list, list]:
+    if not isinstance(entry, dict):
+        raise InputError(f"{path}: unit {number}: expected an object with 'timestamp' and 'endpoint' lists")
+    for name in ("timestamp", "endpoint"):
+        if not isinstance(entry.get(name), list):
+            raise InputError(f"{path}: unit {number}: field '{name}' missing or not a list")
+    timestamps, endpoints = entry["timestamp"], entry["endpoint"]
+    if len(timestamps) != len(endpoints):
+        raise InputError(
+            f"{path}: unit {number}: 'timestamp' has {len(timestamps)} entries but 'endpoint' has "
+            f"{len(endpoints)}; expected parallel lists"
+        )
+    return timestamps, endpoints
+
+
+def _offsets(path: Path, number: int, timestamps: list) -> np.ndarray:
+    try:
+        values = np.asarray(timestamps, dtype=np.float64)
+    except (TypeError, ValueError):
+        bad = next(t for t in timestamps if not isinstance(t, (int, float)))
+        raise InputError(f"{path}: unit {number} field 'timestamp': expected µs offsets, got {bad!r}") from None
+    if not np.isfinite(values).all():
+        raise InputError(f"{path}: unit {number} field 'timestamp': expected finite µs offsets")
+    if values.size and values.min() < 0:
+        raise InputError(f"{path}: unit {number} field 'timestamp': negative offset {values.min():.0f} µs")
+    return values.astype(np.int64)
+
+
+def _payload(path: Path, number: int, entry: dict, name: str, calls: int) -> np.ndarray | None:
+    """A unit's values of one payload field (`ABSENT` for null), or None when it has no list."""
+    values = entry.get(name)
+    if values is None:
+        return None
+    expected = f"a list of {calls} non-negative integers or nulls, parallel to 'timestamp'"
+    if not isinstance(values, list) or len(values) != calls:
+        raise InputError(f"{path}: unit {number} field {name!r}: expected {expected}")
+    for value in values:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise InputError(f"{path}: unit {number} field {name!r}: {value!r}, expected {expected}")
+    return np.array([ABSENT if value is None else value for value in values], dtype=np.int64)
+
+
+def _first_unit_with(units: list, name) -> int:
+    return next(n for n, entry in enumerate(units) if name in entry["endpoint"])
+
+
+@dataclass(frozen=True)
+class LoadStats:
+    """What a written load.json holds."""
+
+    units: int
+    invocations: int
+    busiest_unit: int
+    bytes: int
+
+
+class LoadWriter:
+    """Writes load.json one unit at a time, for calls to a fixed list of endpoints.
+
+    A writer thread overlaps the disk writes with the caller's work on the next unit. The file
+    is written beside its name (`<name>.partial`) and renamed when the writer is closed
+    without an error, so it appears complete or not at all:
+
+        with LoadWriter(path, endpoints) as writer:
+            for offsets, functions in units:
+                writer.write_unit(offsets, functions)
+        writer.stats
+    """
+
+    def __init__(self, path: Path, endpoints: Sequence[str]) -> None:
+        self.path = Path(path)
+        self.partial = self.path.with_name(self.path.name + ".partial")
+        self._fragments = np.array([b"," + orjson.dumps(endpoint) for endpoint in endpoints], dtype=object)
+        self._units = self._invocations = self._busiest = 0
+        self.stats: LoadStats | None = None
+
+    def __enter__(self) -> "LoadWriter":
+        try:
+            self._out = open(self.partial, "wb")
+        except OSError as e:
+            raise InputError(f"{self.path}: cannot write ({e.strerror})") from None
+        self._writer = ThreadPoolExecutor(max_workers=1)
+        self._pending: deque = deque()
+        self._submit((b"[",))
+        return self
+
+    def write_unit(self, offsets: np.ndarray, functions: np.ndarray, payload: dict[str, np.ndarray] | None = None) -> None:
+        """One unit: µs offsets ascending, the endpoint index of each call, and optionally its
+        payload values (`ABSENT` for none) by field name."""
+        pieces = [b",\n" if self._units else b"", b'{"timestamp":',
+                  orjson.dumps(offsets, option=orjson.OPT_SERIALIZE_NUMPY), b',"endpoint":[',
+                  memoryview(b"".join(self._fragments[functions].tolist()))[1:], b"]"]
+        for name, values in (payload or {}).items():
+            if name not in PAYLOAD_FIELDS:
+                raise ValueError(f"{name!r} is not a load.json payload field")
+            pieces += [b',"', name.encode(), b'":', _payload_json(values)]
+        pieces.append(b"}")
+        self._submit(pieces)
+        self._units += 1
+        self._invocations += len(offsets)
+        self._busiest = max(self._busiest, len(offsets))
+
+    def _submit(self, pieces) -> None:
+        self._pending.append(self._writer.submit(self._out.writelines, pieces))
+        if len(self._pending) > PENDING_WRITES:
+            self._pending.popleft().result()
+
+    def __exit__(self, kind, error, traceback) -> None:
+        try:
+            if kind is None:
+                self._submit((b"]\n",))
+            for write in self._pending:
+                write.result()
+            size = self._out.tell()
+            self._out.close()
+            if kind is None:
+                os.replace(self.partial, self.path)
+                self.stats = LoadStats(self._units, self._invocations, self._busiest, size)
+                return
+        except OSError as e:
+            self._discard()
+            raise InputError(f"{self.path}: cannot write ({e.strerror})") from None
+        finally:
+            self._writer.shutdown()
+        self._discard()
+        if issubclass(kind, OSError):
+            raise InputError(f"{self.path}: cannot write ({error.strerror})") from None
+
+    def _discard(self) -> None:
+        self._out.close()
+        self.partial.unlink(missing_ok=True)
+
+
+def _payload_json(values: np.ndarray) -> bytes:
+    values = np.asarray(values, dtype=np.int64)
+    if (values >= 0).all():
+        return orjson.dumps(values, option=orjson.OPT_SERIALIZE_NUMPY)
+    return orjson.dumps([None if value < 0 else value for value in values.tolist()])

@@ -1,0 +1,213 @@
+"""Typed summaries of results: the measured phase (`PhaseSummary`, what `invoker replay` prints)
+and `summary.json` (`Summary`, what `loadgen report` writes), with their writer and reader.
+
+`summary.json` (stable keys; times in integer µs, rates in calls/s, null when unknown):
+
+    {"inputs":   {"results": [path, ...], "load": path|null, "mapping": path|null,
+                  "granularity": "minute"|"second", "warmup_units": int, "measured_units": int},
+     "files":    [{"path", "rows", "duplicate_rows", "partial_last_line": line|null,
+                   "first_unit", "last_unit"}, ...],
+     "warnings": [str, ...],
+     "measured": {"calls", "ok", "failed", "failures": {status: calls}, "warmup_calls",
+                  "scheduled_calls"|null, "issued_fraction"|null, "measured_seconds"|null,
+                  "scheduled_rps"|null, "achieved_rps"|null,
+                  "latency_us": <distribution>, "latency_from_schedule_us": <distribution>,
+                  "send_lag_us": <distribution>},
+     "units":    [{"unit", "phase", "issued", "scheduled"|null, "errors",
+                   "latency_us": <distribution>, "latency_from_schedule_us": <distribution>}, ...],
+     "functions": [{"endpoint", "service"|null, "proxy"|null, "calls", "errors",
+                    "latency_us": <distribution>, "latency_from_schedule_us": <distribution>,
+                    "profiled_duration_us"|null, "slowdown_p50"|null, "slowdown_p99"|null}, ...]}
+
+A distribution is `{"p50", "p90", "p99", "p99.9", "p99.99", "max"}` in µs (all null when it
+holds no call); `max` is exact, the percentiles are HDR-histogram values (0.1 % precision for
+`measured`, 1 % per unit and function). `units` covers every unit seen or scheduled (warm-up
+included); `functions` covers the measured phase only, worst p99 latency from schedule first.
+The slowdown is the latency from schedule divided by the proxy's profiled duration (timed
+inside the relay, so it includes the platform's whole overhead: ingress, activator,
+queue-proxy, cold starts).
+"""
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from loadcore.errors import InputError
+from loadcore.files import read_input
+from loadcore.histogram import LABELS
+from loadcore.stats import CallStats
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """Percentiles of one latency distribution in µs (`loadcore.histogram.LABELS`), None when empty."""
+
+    values: dict[str, int | None] = field(default_factory=lambda: dict.fromkeys(LABELS))
+
+    def __getitem__(self, label: str) -> int | None:
+        return self.values[label]
+
+    def to_json(self) -> dict:
+        return dict(self.values)
+
+    @classmethod
+    def from_json(cls, document: dict) -> "Distribution":
+        return cls({label: document[label] for label in LABELS})
+
+
+@dataclass(frozen=True)
+class PhaseSummary:
+    """The measured phase of a run: calls by outcome, rates, and three distributions."""
+
+    calls: int
+    ok: int
+    failed: int
+    failures: dict[str, int]
+    warmup_calls: int
+    scheduled_calls: int | None
+    issued_fraction: float | None
+    measured_seconds: float | None
+    scheduled_rps: float | None
+    achieved_rps: float | None
+    latency_us: Distribution
+    latency_from_schedule_us: Distribution
+    send_lag_us: Distribution
+
+    @classmethod
+    def of(cls, stats: CallStats, warmup_calls: int = 0, scheduled_calls: int | None = None,
+           measured_seconds: float | None = None) -> "PhaseSummary":
+        """The summary of the measured phase's `stats`; the rates need `scheduled_calls`
+        (measured units of load.json) and `measured_seconds` (their length) and are None without."""
+        calls = stats.calls
+        return cls(
+            calls=calls,
+            ok=stats.ok,
+            failed=stats.errors,
+            failures=stats.failures(),
+            warmup_calls=warmup_calls,
+            scheduled_calls=scheduled_calls,
+            issued_fraction=calls / scheduled_calls if scheduled_calls else None,
+            measured_seconds=measured_seconds,
+            scheduled_rps=scheduled_calls / measured_seconds if scheduled_calls is not None and measured_seconds else None,
+            achieved_rps=calls / measured_seconds if measured_seconds else None,
+            latency_us=Distribution(stats.percentiles("latency_us")),
+            latency_from_schedule_us=Distribution(stats.percentiles("latency_from_schedule_us")),
+            send_lag_us=Distribution(stats.percentiles("send_lag_us")),
+        )
+
+
+@dataclass(frozen=True)
+class Inputs:
+    results: list[str]
+    load: str | None
+    mapping: str | None
+    granularity: str
+    warmup_units: int
+    measured_units: int
+
+
+@dataclass(frozen=True)
+class FileSummary:
+    path: str
+    rows: int
+    duplicate_rows: int
+    partial_last_line: int | None
+    first_unit: int | None
+    last_unit: int | None
+
+
+@dataclass(frozen=True)
+class UnitSummary:
+    unit: int
+    phase: str
+    issued: int
+    scheduled: int | None
+    errors: int
+    latency_us: Distribution
+    latency_from_schedule_us: Distribution
+
+
+@dataclass(frozen=True)
+class FunctionSummary:
+    endpoint: str
+    service: str | None
+    proxy: str | None
+    calls: int
+    errors: int
+    latency_us: Distribution
+    latency_from_schedule_us: Distribution
+    profiled_duration_us: float | None
+    slowdown_p50: float | None
+    slowdown_p99: float | None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """`summary.json` (see the module docstring)."""
+
+    inputs: Inputs
+    files: list[FileSummary]
+    warnings: list[str]
+    measured: PhaseSummary
+    units: list[UnitSummary]
+    functions: list[FunctionSummary]
+
+    def to_json(self) -> dict:
+        return _to_json(self)
+
+    def write(self, path: Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(orjson.dumps(self.to_json(), option=orjson.OPT_INDENT_2) + b"\n")
+        return path
+
+    @classmethod
+    def read(cls, path: Path) -> "Summary":
+        """Read a `summary.json`; a file that is not one is an `InputError` naming what is wrong."""
+        try:
+            document = orjson.loads(read_input(path))
+        except orjson.JSONDecodeError as err:
+            raise InputError(f"{path}: not valid JSON ({err})") from None
+        try:
+            return _from_json(cls, document)
+        except (KeyError, TypeError, ValueError) as err:
+            raise InputError(f"{path}: not a loadgen summary.json ({err!r})") from None
+
+
+def _to_json(value):
+    if isinstance(value, Distribution):
+        return value.to_json()
+    if dataclasses.is_dataclass(value):
+        return {f.name: _to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list):
+        return [_to_json(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _to_json(item) for key, item in value.items()}
+    return value
+
+
+def _from_json(kind, value):
+    """`value` (parsed JSON) as an instance of the annotated type `kind`."""
+    if kind is Distribution:
+        return Distribution.from_json(value)
+    if dataclasses.is_dataclass(kind):
+        hints = typing.get_type_hints(kind)
+        return kind(**{f.name: _from_json(hints[f.name], value[f.name]) for f in dataclasses.fields(kind)})
+    origin, arguments = typing.get_origin(kind), typing.get_args(kind)
+    if origin is list:
+        return [_from_json(arguments[0], item) for item in value]
+    if origin is dict:
+        return {key: _from_json(arguments[1], item) for key, item in value.items()}
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in arguments:
+            return None
+        return _from_json(next(a for a in arguments if a is not type(None)), value)
+    if kind is float and isinstance(value, int):
+        return float(value)
+    if not isinstance(value, kind):
+        raise TypeError(f"{value!r} is not a {kind.__name__}")
+    return value

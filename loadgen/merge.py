@@ -1,0 +1,119 @@
+"""Merge the results files of every invoker process and worker node, streamed, de-duplicated.
+
+Files are read block by block (`loadcore.results.ResultsChunks`) into mergeable statistics
+(`loadcore.stats`): the measured phase as a whole, per function and per unit. Memory does not
+grow with the row count, except for de-duplication: rows are de-duplicated by
+`invocation_id` (the first row of an id wins) using a set of 64-bit hashes of the ids, 8 bytes
+per row kept in sorted arrays (80 MB for ten million rows). Two distinct ids share a hash with
+probability below 1e-6 at a hundred million rows; such a row would be counted as a duplicate.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from loadcore.results import PHASE_MEASURE, ResultsChunks
+from loadcore.stats import CallStats, StatsByKey
+from loadcore.units import UNIT_US
+
+
+class SeenIds:
+    """The set of invocation ids read so far, as 64-bit hashes in sorted runs.
+
+    Runs are merged like a binary counter (a run is merged into the previous one while that
+    one is at most twice as long), so each lookup searches O(log n) runs.
+    """
+
+    def __init__(self) -> None:
+        self._runs: list[np.ndarray] = []
+
+    def first_seen(self, ids: pd.Series) -> np.ndarray:
+        """Mask of the ids never seen before (and first within `ids`); adds them to the set."""
+        hashes = pd.util.hash_pandas_object(ids, index=False).to_numpy()
+        fresh = np.zeros(hashes.size, dtype=bool)
+        fresh[np.unique(hashes, return_index=True)[1]] = True
+        for run in self._runs:
+            position = np.minimum(np.searchsorted(run, hashes), run.size - 1)
+            fresh &= run[position] != hashes
+        if fresh.any():
+            self._runs.append(np.sort(hashes[fresh]))
+            while len(self._runs) > 1 and self._runs[-2].size <= 2 * self._runs[-1].size:
+                newest = self._runs.pop()
+                self._runs[-1] = np.sort(np.concatenate((self._runs[-1], newest)))
+        return fresh
+
+
+@dataclass
+class FileRead:
+    """What one results file held."""
+
+    path: Path
+    rows: int = 0
+    duplicate_rows: int = 0
+    partial_last_line: int | None = None
+    units: set = field(default_factory=set)
+
+
+@dataclass
+class MergedResults:
+    """Everything the report needs, in memory bounded by units and endpoints, not rows."""
+
+    measured: CallStats = field(default_factory=CallStats)
+    warmup_calls: int = 0
+    per_function: StatsByKey = field(default_factory=StatsByKey)
+    per_unit: StatsByKey = field(default_factory=StatsByKey)
+    last_warmup_unit: int = -1
+    files: list[FileRead] = field(default_factory=list)
+    max_offset_us: int = 0
+
+    @property
+    def granularity(self) -> str:
+        """`second` when every call was due within the first second of its unit.
+
+        A call of unit k is due at k·unit + offset with 0 ≤ offset < unit (`invoker.schedule`).
+        """
+        return "second" if self.max_offset_us < UNIT_US["second"] else "minute"
+
+
+def merge_results(paths: list[Path], on_progress: Callable[[int], None] = lambda done: None) -> MergedResults:
+    """Stream every results file into one `MergedResults`; `on_progress(bytes read so far)`."""
+    merged = MergedResults()
+    seen = SeenIds()
+    done = 0
+    for path in paths:
+        chunks = ResultsChunks(path)
+        read = FileRead(Path(path))
+        for table in chunks:
+            fresh = seen.first_seen(table["invocation_id"])
+            read.duplicate_rows += int((~fresh).sum())
+            _add(merged, read, table[fresh])
+            on_progress(done + chunks.bytes_read)
+        done += chunks.bytes_read
+        read.rows = chunks.rows
+        read.partial_last_line = chunks.partial_last_line
+        merged.files.append(read)
+    return merged
+
+
+def _columns(table: pd.DataFrame) -> tuple:
+    return table["status"], table["latency_us"], table["latency_from_schedule_us"], table["lag_us"]
+
+
+def _add(merged: MergedResults, read: FileRead, table: pd.DataFrame) -> None:
+    if table.empty:
+        return
+    unit = table["unit"].to_numpy()
+    offset = table["scheduled_us"].to_numpy() - unit * UNIT_US["second"]
+    merged.max_offset_us = max(merged.max_offset_us, int(offset.max()))
+    read.units.update(np.unique(unit).tolist())
+    is_measured = (table["phase"] == PHASE_MEASURE).to_numpy()
+    if not is_measured.all():
+        merged.last_warmup_unit = max(merged.last_warmup_unit, int(unit[~is_measured].max()))
+    merged.warmup_calls += int((~is_measured).sum())
+    measured = table[is_measured]
+    merged.per_unit.add_columns(unit, *_columns(table))
+    merged.measured.add_columns(*_columns(measured))
+    merged.per_function.add_columns(measured["endpoint"], *_columns(measured))

@@ -1,0 +1,138 @@
+"""The whole experiment as one library call: generate, deploy, invoke, report (`loadgen run`).
+
+It chains the stages' own library calls: `loadgen.generate` with the `local` or `knative`
+deploy step, then `invoker.replay` (through `invoker emulate`, run as a child process on
+127.0.0.1, for `local`), then `loadgen.report`. Every file lands in `out`: mapping.csv,
+load.json, latency.csv and report/ (summary.json and figures). This is the one master-side
+module that uses the invoker library. It prints nothing: it tells its caller what happens
+through `ExperimentEvents` and returns an `ExperimentResult`.
+"""
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from invoker.dispatch import Target
+from invoker.emulator_process import emulator_process
+from invoker.replay import ReplayOptions, ReplayOutcome, ReplayProgress, replay
+from loadcore import shipped
+from loadcore.console import SilentProgress
+from loadcore.errors import InputError
+from loadgen import naming
+from loadgen.deploy.step import SERVING_TARGETS, choose_deploy, deploy_failures
+from loadgen.generate import GenerateOptions, GenerateResult, generate
+from loadgen.report import ReportResult, report
+
+LOCAL = "local"
+
+
+@dataclass(frozen=True)
+class ExperimentOptions:
+    """What `loadgen run` takes. `generate` says what to generate (its output paths are
+    replaced by files in `out`); the Knative settings apply to `deploy="knative"` only."""
+
+    generate: GenerateOptions = field(default_factory=lambda: GenerateOptions(warmup=0, duration=1))
+    out: Path = Path("loadgen-run")
+    deploy: str = LOCAL
+    config: Path = field(default_factory=shipped.default_config)
+    namespace: str = naming.DEFAULT_NAMESPACE
+    kubeconfig: str | None = None
+    context: str | None = None
+    yaml_dir: Path | None = None
+    ready_timeout: float | None = None
+    ingress: str | None = None
+    port: int = 80
+    timeout: float = 30.0
+    processes: int = 1
+
+
+@dataclass(frozen=True)
+class ExperimentFiles:
+    mapping: Path
+    load: Path
+    results: Path
+    report: Path
+
+    @classmethod
+    def under(cls, out: Path) -> "ExperimentFiles":
+        return cls(out / "mapping.csv", out / "load.json", out / "latency.csv", out / "report")
+
+
+@dataclass
+class ExperimentResult:
+    """What the run did; `replay` and `report` are None when it stopped after a failed deploy."""
+
+    files: ExperimentFiles
+    generated: GenerateResult
+    deploy_step: object
+    replay: ReplayOutcome | None = None
+    report: ReportResult | None = None
+
+
+class ExperimentEvents:
+    """What `run_experiment` reports as it goes; override what you want to show."""
+
+    bar = SilentProgress()
+    """A progress-bar object (`loadcore.console.progress()`) for generate, deploy and report."""
+
+    def generated(self, result: GenerateResult, deploy_step) -> None:
+        """mapping.csv and load.json are written (and the Services deployed, for knative)."""
+
+    def replaying(self, where: str) -> None:
+        """The replay starts; `where` says where the calls go."""
+
+    def replay_progress(self, progress: ReplayProgress) -> None:
+        """Called a few times a second while the replay runs."""
+
+    def replayed(self, outcome: ReplayOutcome, results: Path) -> None:
+        """Every issued call has its row in `results` (latency.csv)."""
+
+
+def check_options(options: ExperimentOptions) -> Target:
+    """Refuse options that do not fit the deploy target; the replay target they describe."""
+    if options.deploy not in SERVING_TARGETS:
+        raise InputError(f"--deploy {options.deploy!r}: expected one of {', '.join(SERVING_TARGETS)}")
+    knative_only = {"--ingress": options.ingress is not None, "--port": options.port != 80,
+                    "--kubeconfig": options.kubeconfig is not None, "--context": options.context is not None,
+                    "--yaml-dir": options.yaml_dir is not None, "--ready-timeout": options.ready_timeout is not None}
+    given = [name for name, set_ in knative_only.items() if set_]
+    if options.deploy == LOCAL and given:
+        raise InputError(f"{', '.join(given)}: only with --deploy knative")
+    return Target.checked(port=options.port, ingress=options.ingress, timeout=options.timeout)
+
+
+def run_experiment(options: ExperimentOptions, events: ExperimentEvents | None = None) -> ExperimentResult:
+    """Generate, deploy, replay and report; see the module docstring."""
+    events = events or ExperimentEvents()
+    target = check_options(options)
+    files = ExperimentFiles.under(Path(options.out))
+    Path(options.out).mkdir(parents=True, exist_ok=True)
+    chosen = replace(options.generate, output=files.load, mapping_out=files.mapping)
+    step = choose_deploy(
+        options.deploy, chosen.profile, options.config, options.namespace, bar=events.bar,
+        kubeconfig=options.kubeconfig, context=options.context, yaml_dir=options.yaml_dir,
+        ready_timeout=options.ready_timeout,
+    )  # fmt: skip
+    task = events.bar.add_task("load.json", total=chosen.warmup + chosen.duration)
+    generated = generate(chosen, step, on_unit=lambda: events.bar.advance(task))
+    events.generated(generated, step)
+    result = ExperimentResult(files, generated, step)
+    if deploy_failures(step):
+        return result
+    replay_options = ReplayOptions(files.load, files.results, chosen.granularity, chosen.warmup, chosen.duration,
+                                   target, processes=options.processes)
+    if options.deploy == LOCAL:
+        with emulator_process(str(files.mapping), "--profile", str(chosen.profile)) as port:
+            events.replaying(f"the emulator on 127.0.0.1:{port}")
+            local = replace(target, ingress=f"127.0.0.1:{port}")
+            result.replay = replay(replace(replay_options, target=local), events.replay_progress)
+    else:
+        events.replaying(f"the ingress {target.ingress}" if target.ingress else f"the endpoints' port {target.port}")
+        result.replay = replay(replay_options, events.replay_progress)
+    events.replayed(result.replay, files.results)
+    task = events.bar.add_task("reading results", total=files.results.stat().st_size)
+    result.report = report(
+        [files.results], load=files.load, mapping=files.mapping, warmup=chosen.warmup, duration=chosen.duration,
+        granularity=chosen.granularity, output_dir=files.report,
+        on_progress=lambda done: events.bar.update(task, completed=done),
+    )  # fmt: skip
+    return result

@@ -1,0 +1,117 @@
+"""The figures of `loadgen report`, from the merged results and the summary built from them:
+`latency-cdf` (both anchors, log x), `send-lag-cdf`, `latency-per-unit` (p50/p99/p99.9 per
+unit, warm-up shaded), `calls-per-unit` (issued, OK and failed, vs scheduled) and
+`worst-functions-p99` (the `WORST_FUNCTIONS` worst functions)."""
+
+from pathlib import Path
+
+import numpy as np
+
+from loadcore.histogram import cdf
+from loadcore.summary import FunctionSummary, Summary
+from loadgen import figures
+from loadgen.merge import MergedResults
+
+WORST_FUNCTIONS = 20
+
+
+def function_label(function: FunctionSummary) -> str:
+    """A function's service name, with its proxy when the name does not show it."""
+    service = function.endpoint.split(".", 1)[0]
+    return f"{service} ({function.proxy})" if function.proxy and function.proxy not in service else service
+
+
+def write_figures(merged: MergedResults, summary: Summary, out_dir: Path, file_format: str) -> list[Path]:
+    """The report's figures, named `latency-cdf`, `send-lag-cdf`, `latency-per-unit`,
+    `calls-per-unit` and `worst-functions-p99`."""
+    return [
+        _latency_cdf(merged, out_dir, file_format),
+        _send_lag_cdf(merged, out_dir, file_format),
+        _latency_per_unit(summary, out_dir, file_format),
+        _calls_per_unit(summary, out_dir, file_format),
+        _worst_functions(summary, out_dir, file_format),
+    ]
+
+
+def _latency_cdf(merged: MergedResults, out_dir: Path, file_format: str) -> Path:
+    figure, axes = figures.new_figure()
+    for name, label, style in (
+        ("latency_from_schedule_us", "from scheduled time (no coordinated omission)", "-"),
+        ("latency_us", "from send time", "--"),
+    ):
+        values, fractions = cdf(merged.measured.histogram(name))
+        axes.step(np.maximum(values, 1) / 1000, fractions, where="post", linestyle=style, label=label)
+    axes.set_xscale("log")
+    axes.set_xlabel("latency (ms, log scale)")
+    axes.set_ylabel("fraction of calls ≤ latency")
+    axes.set_ylim(0, 1.01)
+    axes.set_title(f"Latency CDF, measured phase ({merged.measured.calls:,} calls)")
+    axes.legend(loc="lower right")
+    return figures.save(figure, out_dir, "latency-cdf", file_format)
+
+
+def _send_lag_cdf(merged: MergedResults, out_dir: Path, file_format: str) -> Path:
+    figure, axes = figures.new_figure()
+    values, fractions = cdf(merged.measured.histogram("send_lag_us"))
+    axes.step(values / 1000, fractions, where="post")
+    axes.set_xscale("symlog", linthresh=0.01)
+    axes.set_xlabel("send lag = sent − scheduled (ms; linear below 0.01 ms, log above)")
+    axes.set_ylabel("fraction of calls ≤ lag")
+    axes.set_ylim(0, 1.01)
+    axes.set_title("Invoker send lag CDF, measured phase (the load generator's own accuracy)")
+    return figures.save(figure, out_dir, "send-lag-cdf", file_format)
+
+
+def _latency_per_unit(summary: Summary, out_dir: Path, file_format: str) -> Path:
+    figure, axes = figures.new_figure(9, 4.5)
+    units = summary.units
+    x = [u.unit for u in units]
+    for name, anchor, style in (("latency_from_schedule_us", "from schedule", "-"), ("latency_us", "from send", "--")):
+        for label, color in (("p50", "tab:blue"), ("p99", "tab:orange"), ("p99.9", "tab:red")):
+            y = [np.nan if getattr(u, name)[label] is None else getattr(u, name)[label] / 1000 for u in units]
+            axes.plot(x, y, linestyle=style, color=color, marker=".", label=f"{label} {anchor}")
+    _shade_warmup(axes, summary)
+    axes.set_yscale("log")
+    axes.set_xlabel(f"unit ({summary.inputs.granularity} since start)")
+    axes.set_ylabel("latency (ms, log scale)")
+    axes.set_title("Latency percentiles per unit")
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    return figures.save(figure, out_dir, "latency-per-unit", file_format)
+
+
+def _shade_warmup(axes, summary: Summary) -> None:
+    warmup = summary.inputs.warmup_units
+    if warmup:
+        axes.axvspan(-0.5, warmup - 0.5, color="grey", alpha=0.15, label="warm-up")
+
+
+def _calls_per_unit(summary: Summary, out_dir: Path, file_format: str) -> Path:
+    figure, axes = figures.new_figure(8, 4.5)
+    units = summary.units
+    x = np.array([u.unit for u in units])
+    issued = np.array([u.issued for u in units])
+    errors = np.array([u.errors for u in units])
+    axes.bar(x, issued - errors, color="tab:blue", label="issued, OK")
+    axes.bar(x, errors, bottom=issued - errors, color="tab:red", label="issued, failed")
+    if all(u.scheduled is not None for u in units) and units:
+        axes.step(x, [u.scheduled for u in units], where="mid", color="black", label="scheduled")
+    _shade_warmup(axes, summary)
+    axes.set_xlabel(f"unit ({summary.inputs.granularity} since start)")
+    axes.set_ylabel("calls per unit")
+    axes.set_title("Issued vs scheduled calls per unit")
+    axes.legend()
+    return figures.save(figure, out_dir, "calls-per-unit", file_format)
+
+
+def _worst_functions(summary: Summary, out_dir: Path, file_format: str) -> Path:
+    worst = [f for f in summary.functions if f.latency_from_schedule_us["p99"] is not None][:WORST_FUNCTIONS]
+    figure, axes = figures.new_figure(8, max(3, 0.3 * len(worst) + 1.5))
+    labels = [function_label(f) for f in worst][::-1]
+    p99 = [f.latency_from_schedule_us["p99"] / 1000 for f in worst][::-1]
+    bars = axes.barh(range(len(worst)), p99, color="tab:orange")
+    axes.bar_label(bars, labels=[f"{value:,.1f}" for value in p99], padding=3, fontsize=8)
+    axes.set_yticks(range(len(worst)), labels, fontsize=8)
+    axes.set_xlim(0, max(p99, default=1) * 1.15)
+    axes.set_xlabel("p99 latency from schedule (ms)")
+    axes.set_title(f"The {len(worst)} functions with the worst p99 latency, measured phase")
+    return figures.save(figure, out_dir, "worst-functions-p99", file_format)
