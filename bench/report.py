@@ -1,10 +1,11 @@
-"""Benchmark `loadgen report` on large results files, and `ResultStats.add` per row.
+"""Benchmark `loadgen report` on large results files, and `CallStats.add_rows` per row.
 
 Writes N synthetic results rows (default 4 million, 250 endpoints, 22 minute units, 2 % failures
 with quoted multi-line error details) split over two worker files, runs `loadgen report` on
 them in a child process, and prints the wall time, rows/s and the child's peak memory (max
 RSS from wait4). Memory should stay flat as N grows, apart from the 8 bytes per row of the
-de-duplication set. Then times `ResultStats.add` on row dicts, the invoker's per-call path.
+de-duplication set. Then times `CallStats.add_rows` on batches of rows, the invoker's per-call
+path.
 
     .venv/bin/python bench/report.py [--rows 4000000] [--keep DIR]
 """
@@ -73,17 +74,17 @@ def run_report(files: list[Path], out: Path) -> tuple[float, int]:
     return elapsed, usage.ru_maxrss * 1024
 
 
-def time_add(rows: int = 200_000) -> float:
-    """µs per `ResultStats.add(row dict)`."""
-    from loadcore.results import COLUMNS
-    from invoker.stats import ResultStats
+def time_add(rows: int = 200_000, batch: int = 64) -> float:
+    """µs per row of `CallStats.add_rows` in batches of `batch` rows, as the invoker feeds it."""
+    from loadcore.results import ResultRow
+    from loadcore.stats import CallStats
 
-    row = dict(zip(COLUMNS, (3, "measure", "e", "id", 0, 5, 5, 1000, 1005, "OK", "", 500)))
-    stats = ResultStats()
+    rows_batch = [ResultRow(3, "measure", "e", "id", 0, 5, 5, 1000, 1005, "OK", "", 500)] * batch
+    stats = CallStats()
     started = time.perf_counter()
-    for _ in range(rows):
-        stats.add(row)
-    stats.summary()
+    for _ in range(rows // batch):
+        stats.add_rows(rows_batch)
+    stats.percentiles("latency_us")
     return (time.perf_counter() - started) / rows * 1e6
 
 
@@ -110,7 +111,7 @@ def main() -> None:
         print(f"wrote {args.rows:,} rows ({size / 1e6:,.0f} MB) in {time.perf_counter() - started:.1f} s")
         elapsed, rss = run_report(files, directory / "report")
         print(f"loadgen report: {elapsed:.1f} s, {args.rows / elapsed:,.0f} rows/s, peak RSS {rss / 2**20:,.0f} MiB")
-    print(f"ResultStats.add: {time_add():.2f} µs per row")
+    print(f"CallStats.add_rows: {time_add():.2f} µs per row")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,9 @@
-"""invoker: open-loop gRPC replay of load.json on worker nodes, and a proxy emulator."""
+"""invoker: open-loop gRPC replay of load.json on worker nodes, and an emulator of the functions.
+
+The worker side: it imports `loadcore`, never `loadgen`. Entry points: `replay.replay`,
+`emulate.start` / `emulate.serve`, `emulator_process.emulator_process`; protocols in
+`protocols` (one per function protocol, `protocols.PROTOCOLS`).
+"""
 
 import os
 
@@ -9,3 +14,6 @@ import os
 # 6,000 calls/s send lag p50/p99 213/714 -> 111/411 µs, latency p50 2.3 -> 1.0 ms.
 # A GRPC_EXPERIMENTS the user set wins.
 os.environ.setdefault("GRPC_EXPERIMENTS", "-event_engine_client")
+
+__all__ = ["dispatch", "emulate", "emulator_process", "grpc_internals", "helloworld_pb2", "processes", "protocols", "replay",
+           "schedule"]

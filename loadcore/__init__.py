@@ -7,3 +7,8 @@ Also the errors, the time units, the statistics and the console helpers both sid
 This package imports neither `loadgen` nor `invoker`, and stays import-light: the invoker's
 worker processes import it.
 """
+
+__all__ = [
+    "cli", "console", "csvfile", "csvrecords", "errors", "files", "histogram", "loadfile", "mappingfile", "names",
+    "profiles", "results", "shipped", "stats", "summary", "units",
+]

@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -23,12 +25,9 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def kubeconfig(tmp_path_factory):
-    """Path of a kubeconfig for a running localkube with the Knative readiness simulation."""
-    if not (LOCALKUBE_DIR / "start.sh").exists():
-        _unavailable(f"localkube not found at {LOCALKUBE_DIR}")
-    state = tmp_path_factory.mktemp("localkube")
+@contextmanager
+def _localkube(state: Path) -> Iterator[str]:
+    """Run a localkube with the Knative readiness simulation; yield its kubeconfig's path."""
     env = dict(os.environ, PYTHON=sys.executable, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     cmd = ["bash", str(LOCALKUBE_DIR / "start.sh"), str(state), "0", "0", "--simulate-knative-ready=300ms"]
     try:
@@ -37,17 +36,34 @@ def kubeconfig(tmp_path_factory):
         detail = (getattr(e, "stderr", None) or str(e)).strip()[-800:]
         subprocess.run(["bash", str(LOCALKUBE_DIR / "stop.sh"), str(state)], check=False, capture_output=True)
         _unavailable(f"localkube could not start: {detail}")
-    path = str(state / "kubeconfig")
-    old = os.environ.get("KUBECONFIG")
-    os.environ["KUBECONFIG"] = path
     try:
-        yield path
+        yield str(state / "kubeconfig")
     finally:
         subprocess.run(["bash", str(LOCALKUBE_DIR / "stop.sh"), str(state)], check=False, capture_output=True)
-        if old is None:
-            os.environ.pop("KUBECONFIG", None)
-        else:
-            os.environ["KUBECONFIG"] = old
+
+
+@pytest.fixture(scope="session")
+def kubeconfig(tmp_path_factory):
+    """Path of a kubeconfig for a running localkube with the Knative readiness simulation."""
+    if not (LOCALKUBE_DIR / "start.sh").exists():
+        _unavailable(f"localkube not found at {LOCALKUBE_DIR}")
+    with _localkube(tmp_path_factory.mktemp("localkube")) as path:
+        old = os.environ.get("KUBECONFIG")
+        os.environ["KUBECONFIG"] = path
+        try:
+            yield path
+        finally:
+            if old is None:
+                os.environ.pop("KUBECONFIG", None)
+            else:
+                os.environ["KUBECONFIG"] = old
+
+
+@pytest.fixture(scope="session")
+def bare_kubeconfig(kubeconfig, tmp_path_factory):
+    """A second localkube on which the Knative CRD is never installed (Knative missing)."""
+    with _localkube(tmp_path_factory.mktemp("localkube-bare")) as path:
+        yield path
 
 
 @pytest.fixture(scope="session")

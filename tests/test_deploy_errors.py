@@ -12,7 +12,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import yaml
-from kubernetes import client
 
 from loadcore import shipped
 from loadgen.deploy.knative import KnativeOptions, Target, deploy_knative
@@ -27,13 +26,9 @@ def recipes():
     return read_profiles(shipped.default_profile())["yaml"].to_dict(), read_config(shipped.default_config())
 
 
-def test_knative_not_installed(kubeconfig, namespace, recipes):
-    """Runs before any test that installs the session-wide CRD (this file sorts first)."""
-    crds = client.ApiextensionsV1Api().list_custom_resource_definition().items
-    if any(c.metadata.name == "services.serving.knative.dev" for c in crds):
-        pytest.skip("the Knative CRD was already installed by an earlier test in this session")
+def test_knative_not_installed(bare_kubeconfig, recipes):
     with pytest.raises(InputError, match=r"^Knative Serving is not installed on this cluster: .*serving.knative.dev/v1"):
-        deploy_knative(TARGETS, *recipes, KnativeOptions(kubeconfig=kubeconfig, namespace=namespace))
+        deploy_knative(TARGETS, *recipes, KnativeOptions(kubeconfig=bare_kubeconfig, namespace="default"))
 
 
 def closed_port() -> int:

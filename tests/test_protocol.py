@@ -101,3 +101,20 @@ def test_reply_message_decodes_what_protobuf_encodes_and_skips_unknown_fields():
 def test_endpoint_metadata_is_a_valid_grpc_header():
     ((key, value),) = protocols.endpoint_metadata("fn-1.default.example.com")
     assert key == protocols.ENDPOINT_HEADER == key.lower() and value == "fn-1.default.example.com"
+
+
+def test_grpc_internals_are_checked_at_start_up_and_a_missing_one_is_one_line(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from invoker import grpc_internals
+    from invoker.cli import app
+
+    grpc_internals.check()
+    monkeypatch.setattr(grpc_internals, "_REQUIRED", (*grpc_internals._REQUIRED, ("Channel.teleport", lambda: False)))
+    load = tmp_path / "load.json"
+    load.write_text('[{"timestamp": [0], "endpoint": ["fn.example.com"]}]')
+    result = CliRunner().invoke(app, ["replay", str(load), "--output", str(tmp_path / "out.csv")])
+    assert result.exit_code == 1
+    assert re.fullmatch(r"Error: grpcio \d+\.\d+\.\d+ lacks Channel\.teleport, which the invoker uses; install the "
+                        r"grpcio version pyproject.toml names\n", result.output)
+    assert not (tmp_path / "out.csv").exists()

@@ -1,0 +1,121 @@
+"""load.json (loadcore.loadfile): the shape the old vSwarm Go invoker reads, the per-call
+payload lists, and the payload reaching the protocol that sends each call."""
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from invoker import emulate
+from invoker.dispatch import Target
+from invoker.protocols import PROTOCOLS, sayhello
+from invoker.replay import ReplayOptions, load_schedule, replay
+from loadcore.errors import InputError
+from loadcore.loadfile import ABSENT, DEFAULT_PROTOCOL, PAYLOAD_FIELDS, LoadWriter, read_load
+
+ENDPOINTS = ["fa.default.example.com", "fb.default.example.com"]
+GO_INT64 = re.compile(r"-?(0|[1-9][0-9]*)")
+
+
+def write(path, units):
+    """units: list of (offsets, functions, payload or None)."""
+    with LoadWriter(path, ENDPOINTS) as writer:
+        for offsets, functions, payload in units:
+            writer.write_unit(np.array(offsets, dtype=np.int64), np.array(functions, dtype=np.int64), payload)
+    return writer.stats
+
+
+def go_invoker_reads(raw: bytes) -> list[tuple[list[int], list[str]]]:
+    """What vSwarm's Go invoker takes from load.json: `json.Unmarshal` into a slice of
+    `struct {Timestamp []int64 "timestamp"; Endpoints []string "endpoint"}`, which matches
+    keys case-insensitively, ignores other keys and rejects non-integer timestamps."""
+    document = json.loads(raw, parse_int=str, parse_float=lambda text: pytest.fail(f"float timestamp {text}"))
+    assert isinstance(document, list)
+    units = []
+    for unit in document:
+        assert isinstance(unit, dict)
+        keys = {key.lower(): key for key in unit}
+        assert len(keys) == len(unit), "two keys Go would take for the same field"
+        timestamps, endpoints = unit[keys["timestamp"]], unit[keys["endpoint"]]
+        assert all(isinstance(t, str) and GO_INT64.fullmatch(t) and -2**63 <= int(t) < 2**63 for t in timestamps)
+        assert all(isinstance(e, str) for e in endpoints)
+        units.append(([int(t) for t in timestamps], endpoints))
+    return units
+
+
+def test_files_with_payload_lists_keep_the_shape_the_old_go_invoker_reads(tmp_path):
+    path = tmp_path / "load.json"
+    write(path, [
+        ([5, 70, 900], [0, 1, 0], {"runtime_ms": np.array([ABSENT, 12, ABSENT]), "memory_mib": np.array([ABSENT, 128, ABSENT])}),
+        ([], [], None),
+        ([1, 2], [1, 1], None),
+    ])  # fmt: skip
+    assert go_invoker_reads(path.read_bytes()) == [
+        ([5, 70, 900], [ENDPOINTS[0], ENDPOINTS[1], ENDPOINTS[0]]), ([], []), ([1, 2], [ENDPOINTS[1]] * 2),
+    ]
+    units = json.loads(path.read_text())
+    assert units[0]["runtime_ms"] == [None, 12, None] and "runtime_ms" not in units[2]
+    assert not {name.lower() for name in PAYLOAD_FIELDS} & {"timestamp", "endpoint"}
+
+
+def test_payload_lists_read_back_per_call_and_absent_where_a_unit_has_none(tmp_path):
+    path = tmp_path / "load.json"
+    write(path, [([5, 70], [0, 1], {"runtime_ms": np.array([3, ABSENT])}), ([1], [1], None)])
+    load = read_load(path)
+    assert load.endpoints == tuple(ENDPOINTS) and load.protocols == (DEFAULT_PROTOCOL,) * 2
+    assert list(load.payload) == ["runtime_ms"]
+    assert load.payload["runtime_ms"].tolist() == [3, ABSENT, ABSENT]
+    plain = tmp_path / "plain.json"
+    write(plain, [([5], [0], None)])
+    assert read_load(plain).payload == {}
+
+
+@pytest.mark.parametrize("value, expected", [
+    ([1], "field 'runtime_ms': expected a list of 2 non-negative integers or nulls"),
+    ([1, -2], "field 'runtime_ms': -2, expected"),
+    ([1, 2.5], "field 'runtime_ms': 2.5, expected"),
+    ([1, True], "field 'runtime_ms': True, expected"),
+    ("12", "field 'runtime_ms': expected a list"),
+])  # fmt: skip
+def test_a_bad_payload_list_is_a_one_line_error_naming_unit_and_field(tmp_path, value, expected):
+    path = tmp_path / "load.json"
+    path.write_text(json.dumps([{"timestamp": [1, 2], "endpoint": ENDPOINTS}, {"timestamp": [1, 2], "endpoint": ENDPOINTS,
+                                                                             "runtime_ms": value}]))
+    with pytest.raises(InputError, match=f"^{re.escape(str(path))}: unit 1 {re.escape(expected)}"):
+        read_load(path)
+
+
+def test_every_endpoints_protocol_is_registered():
+    assert DEFAULT_PROTOCOL in PROTOCOLS
+
+
+def test_each_call_reaches_its_protocol_with_its_own_payload(tmp_path, monkeypatch):
+    """The dispatcher hands every call's payload to its endpoint's request builder, in due order."""
+    path = tmp_path / "load.json"
+    write(path, [([300_000, 100_000, 200_000], [0, 1, 0], {"runtime_ms": np.array([30, 10, 20]),
+                                                           "memory_mib": np.array([3, 1, ABSENT])})])
+    schedule, _ = load_schedule(ReplayOptions(load=path, granularity="second", warmup=0, duration=1))
+    assert schedule.payload["runtime_ms"].tolist() == [10, 20, 30]
+    seen = []
+
+    def recording_builder(self, endpoint):
+        build = sayhello.RequestBuilder().build
+
+        def record(invocation_id, time_ns, payload):
+            seen.append((endpoint, invocation_id, payload))
+            return build(invocation_id, time_ns, payload)
+
+        return record
+
+    monkeypatch.setattr(sayhello.SayHello, "request_builder", recording_builder)
+    functions = {e: emulate.EmulatedFunction("f", emulate.ServiceTime([0, 100], [1.0, 1.0])) for e in ENDPOINTS}
+    with emulate.start(functions) as server:
+        outcome = replay(ReplayOptions(load=path, output=tmp_path / "latency.csv", granularity="second", warmup=0,
+                                       duration=1, target=Target(ingress=f"127.0.0.1:{server.port}", timeout=5)))
+    assert outcome.summary.ok == 3
+    assert [(endpoint, payload) for endpoint, _, payload in seen] == [
+        (ENDPOINTS[1], (10, 1)), (ENDPOINTS[0], (20, ABSENT)), (ENDPOINTS[0], (30, 3))]
+    rows = pd.read_csv(tmp_path / "latency.csv", keep_default_na=False)
+    assert sorted(rows["invocation_id"]) == sorted(invocation_id for _, invocation_id, _ in seen)
