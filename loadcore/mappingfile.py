@@ -7,7 +7,7 @@ them by name; extra columns are allowed):
 
 | column | meaning |
 |---|---|
-| HashOwner, HashApp, HashFunction, Trigger | the trace function |
+| HashOwner, HashApp, HashFunction, Trigger | the trace function (Trigger empty when the trace has none) |
 | trace_memory_mb, trace_duration_ms | its memory (MB) and duration (ms) at the mapping percentile |
 | proxy | the chosen proxy (a key of profile.json) |
 | proxy_memory_mib, proxy_duration_ms | the proxy's memory (MiB) and duration (ms) at the same percentile |
@@ -56,9 +56,10 @@ def read_mapping(path: Path) -> pd.DataFrame:
     path = Path(path)
     table = read_csv(path, NUMBER_COLUMNS, text_columns=TEXT_COLUMNS)
     require_columns(path, table, COLUMNS)
-    for name in ("HashOwner", "HashApp", "HashFunction", "Trigger", "proxy", "service", "status"):
+    for name in ("HashOwner", "HashApp", "HashFunction", "proxy", "service", "status"):
         table[name] = text_column(path, table, name)
-    table["endpoint"] = table["endpoint"].fillna("").astype(str).str.strip()
+    for name in ("Trigger", "endpoint"):  # no trigger in invitro's 2022 samples and the 2021 trace; not deployed yet
+        table[name] = table[name].fillna("").astype(str).str.strip()
     for name in NUMBER_COLUMNS:
         table[name] = number_column(path, table, name)
     for row, (service, status, endpoint) in enumerate(zip(table["service"], table["status"], table["endpoint"])):

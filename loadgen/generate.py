@@ -9,16 +9,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from loadcore import shipped
+from loadcore.errors import InputError
 from loadcore.loadfile import LoadStats
 from loadgen import naming
-from loadgen.load import DEFAULT_SEED, write_load
+from loadgen.load import DEFAULT_SEED, TRACE_IAT, scale_calls, scale_counts, write_load, write_trace_calls
 from loadcore.mappingfile import PLANNED, write_mapping
 from loadgen.mapping import MappingSummary, build_mapping, summarise
 from loadcore.profiles import read_profiles
-from loadgen.trace import Trace, read_trace
+from loadgen.traces import Trace, TraceChoices, Window
 
 Deploy = Callable[[pd.DataFrame], pd.DataFrame]
 """Takes the mapping table, returns it with `endpoint` and `status` filled for every row."""
@@ -52,13 +54,16 @@ class GenerateOptions:
     start: int = 0
     warmup: int = 2
     duration: int = 20
-    iat: str = "exponential"
+    iat: str | None = None
+    """None: `trace` for a per-invocation trace, `exponential` for a trace of counts."""
     shift: bool = True
     seed: int = DEFAULT_SEED
     unique: bool = False
     percentile: int = 75
     max_distance: float = 1.0
     strict: bool = False
+    trace_choices: TraceChoices = TraceChoices()
+    rate_scale: float = 1.0
 
 
 @dataclass
@@ -70,14 +75,26 @@ class GenerateResult:
     load: LoadStats
     first_column: str
     last_column: str
+    iat: str
+    trace_calls: int
+    """Calls of the invocable functions in the window before `rate_scale`."""
     warnings: list[str] = field(default_factory=list)
 
 
 def generate(options: GenerateOptions, deploy: Deploy, on_unit: Callable[[], None] | None = None) -> GenerateResult:
     """Run the generate stage; raises `InputError` for any bad input before writing anything."""
     o = options
-    trace = read_trace(o.trace_dir, o.granularity, o.strict)
-    counts = trace.window(o.start, o.warmup, o.duration)
+    if not o.rate_scale > 0 or o.rate_scale == float("inf"):
+        raise InputError(f"--rate-scale {o.rate_scale}: expected a positive factor")
+    window = Window.of_run(o.start, o.warmup, o.duration)
+    trace = o.trace_choices.read(o.trace_dir, o.granularity, o.strict, window)
+    iat = o.iat or (TRACE_IAT if trace.calls is not None else "exponential")
+    if iat == TRACE_IAT and trace.calls is None:
+        raise InputError(
+            f"--iat {TRACE_IAT}: {trace.source} ({trace.layout}) has only counts per unit; it needs a per-invocation "
+            "trace (azure2021), or another --iat"
+        )
+    counts = trace.counts_of(window)
     profiles = read_profiles(o.profile)
     mapping = deploy(build_mapping(trace, profiles, o.percentile, o.unique))
     warnings = [
@@ -91,10 +108,23 @@ def generate(options: GenerateOptions, deploy: Deploy, on_unit: Callable[[], Non
             f"left {int((~invocable).sum())} functions without an endpoint ({int(counts[~invocable].sum())} invocations)"
             f" out of {Path(o.output).name}; see their status in {Path(o.mapping_out).name}"
         )
-    load = write_load(
-        o.output, counts[invocable], mapping["endpoint"][invocable].tolist(), trace.unit_us, o.iat, o.shift, o.seed,
-        first_column=o.start, on_unit=on_unit,
-    )  # fmt: skip
+    trace_calls = int(counts[invocable].sum())
+    scaled = counts if o.rate_scale == 1 else scale_counts(counts, o.rate_scale, o.seed, o.start)
+    trace.check_totals(scaled, o.start, f" after --rate-scale {o.rate_scale:g}")
+    endpoints = mapping["endpoint"][invocable].tolist()
+    if iat == TRACE_IAT:
+        unit, offset, function = trace.calls_of(window)
+        if o.rate_scale != 1:
+            kept = scale_calls(unit, function, counts, scaled, o.seed, o.start)
+            unit, offset, function = unit[kept], offset[kept], function[kept]
+        endpoint_of = np.cumsum(invocable) - 1
+        called = invocable[function]
+        load = write_trace_calls(o.output, unit[called], offset[called], endpoint_of[function[called]], endpoints,
+                                 window.length, on_unit)  # fmt: skip
+    else:
+        load = write_load(
+            o.output, scaled[invocable], endpoints, trace.unit_us, iat, o.shift, o.seed, first_column=o.start, on_unit=on_unit,
+        )  # fmt: skip
     end = o.start + o.warmup + o.duration - 1
     return GenerateResult(o, trace, mapping, summarise(mapping, o.max_distance), load, trace.units[o.start],
-                          trace.units[end], warnings)
+                          trace.units[end], iat, trace_calls, warnings)  # fmt: skip

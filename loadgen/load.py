@@ -13,6 +13,8 @@ Inter-arrival modes, for a function with n calls in a unit (x = position in the 
 - `uniform`: uniform *gaps* (invitro): n + 1 gaps drawn from U(0, 1) and scaled to fill the
   unit, calls at the first n partial sums; more regular than Poisson.
 - `equidistant`: x = i / n, i = 0 ... n - 1.
+- `trace` (a per-invocation trace only, its default): every call at its own start, exact to
+  the µs, re-based to its unit (`write_trace_calls`).
 
 `shift` rotates every function's calls by its own random phase φ (drawn once per function,
 the same in every unit): x -> (x + φ) mod 1.  It moves first calls off the unit start, where
@@ -24,6 +26,12 @@ distribution is unchanged (rotation-invariant), only the draw differs.
 Offsets are x × unit truncated to whole µs.  Each unit draws from its own random stream,
 identified by (seed, trace column), so the same seed gives byte-identical files, and a unit's
 calls do not depend on where the window starts.
+
+`rate_scale` F (`scale_counts`, `scale_calls`): every function's count c in a unit becomes
+F·c rounded down or up at random, up with probability the fraction (so the expected total is
+exactly F times the trace's), from streams identified by (seed, trace column) as above; with
+`trace` call times, the kept calls are each of the unit's calls ⌊c'/c⌋ times plus c' mod c of
+them drawn uniformly.
 """
 
 from collections.abc import Callable, Sequence
@@ -34,10 +42,13 @@ import numpy as np
 from loadcore.errors import InputError
 from loadcore.loadfile import LoadStats, LoadWriter
 
-IAT_MODES = ("exponential", "uniform", "equidistant")
+SYNTHETIC_IATS = ("exponential", "uniform", "equidistant")
+TRACE_IAT = "trace"
+IAT_MODES = (*SYNTHETIC_IATS, TRACE_IAT)
 DEFAULT_SEED = 42
 _PHASE_STREAM = 0
 _UNIT_STREAM = 1
+_SCALE_STREAM = 2
 
 
 def phases(n_functions: int, seed: int) -> np.ndarray:
@@ -50,8 +61,8 @@ class UnitStreams:
     of the stream seeded by (seed, 1).  Repositioning costs microseconds, where seeding a new
     generator per unit costs 0.1 ms (8 s for a day at second granularity)."""
 
-    def __init__(self, seed: int):
-        self._start = np.random.PCG64(np.random.SeedSequence([seed, _UNIT_STREAM])).state
+    def __init__(self, seed: int, stream: int = _UNIT_STREAM):
+        self._start = np.random.PCG64(np.random.SeedSequence([seed, stream])).state
         self._bits = np.random.PCG64()
         self._generator = np.random.Generator(self._bits)
 
@@ -81,7 +92,7 @@ def positions(counts: np.ndarray, iat: str, rng: np.random.Generator) -> tuple[n
         return (ends[np.repeat(segment, n) + rank] - np.repeat(base, n)) / np.repeat(length, n), functions
     if iat == "equidistant":
         return rank / np.repeat(n, n), functions
-    raise InputError(f"--iat {iat!r}: expected one of {', '.join(IAT_MODES)}")
+    raise InputError(f"--iat {iat!r}: expected one of {', '.join(SYNTHETIC_IATS)}")
 
 
 def unit_calls(
@@ -113,8 +124,8 @@ def write_load(
     calling function i at `endpoints[i]`, one unit at a time."""
     if len(endpoints) != counts.shape[0]:
         raise ValueError(f"{len(endpoints)} endpoints for {counts.shape[0]} functions")
-    if iat not in IAT_MODES:
-        raise InputError(f"--iat {iat!r}: expected one of {', '.join(IAT_MODES)}")
+    if iat not in SYNTHETIC_IATS:
+        raise InputError(f"--iat {iat!r}: expected one of {', '.join(SYNTHETIC_IATS)}")
     phase = phases(counts.shape[0], seed) if shift else None
     streams = UnitStreams(seed)
     with LoadWriter(path, endpoints) as writer:
@@ -124,3 +135,59 @@ def write_load(
             if on_unit:
                 on_unit()
     return writer.stats
+
+
+def write_trace_calls(
+    path: Path,
+    unit: np.ndarray,
+    offset_us: np.ndarray,
+    function: np.ndarray,
+    endpoints: Sequence[str],
+    units: int,
+    on_unit: Callable[[], None] | None = None,
+) -> LoadStats:
+    """Write `load.json` for calls given one by one: their unit in the window, µs offset in
+    it and function (index into `endpoints`), sorted by unit; ties ordered by function."""
+    bits = max(len(endpoints) - 1, 1).bit_length()
+    bounds = np.searchsorted(unit, np.arange(units + 1))
+    with LoadWriter(path, endpoints) as writer:
+        for k in range(units):
+            keys = (offset_us[bounds[k] : bounds[k + 1]] << bits) | function[bounds[k] : bounds[k + 1]]
+            keys.sort()
+            writer.write_unit(keys >> bits, keys & ((1 << bits) - 1))
+            if on_unit:
+                on_unit()
+    return writer.stats
+
+
+def scale_counts(counts: np.ndarray, factor: float, seed: int, first_column: int = 0) -> np.ndarray:
+    """`counts` [functions, units] × `factor`, stochastically rounded per cell (see the module doc)."""
+    streams = UnitStreams(seed, _SCALE_STREAM)
+    scaled = np.empty_like(counts)
+    for column in range(counts.shape[1]):
+        exact = counts[:, column] * factor
+        whole = np.floor(exact)
+        scaled[:, column] = whole + (streams(first_column + column).random(exact.size) < exact - whole)
+    return scaled
+
+
+def scale_calls(
+    unit: np.ndarray, function: np.ndarray, counts: np.ndarray, scaled: np.ndarray, seed: int, first_column: int = 0
+) -> np.ndarray:
+    """Indices of the calls (sorted by unit) to keep, repeated as often as kept, so that
+    function f has `scaled[f, u]` calls in unit u where the trace has `counts[f, u]`."""
+    functions, units = counts.shape
+    cell = function * units + unit
+    streams = UnitStreams(seed, _SCALE_STREAM + 1)
+    draw = np.empty(unit.size)
+    bounds = np.searchsorted(unit, np.arange(units + 1))
+    for k in range(units):
+        draw[bounds[k] : bounds[k + 1]] = streams(first_column + k).random(bounds[k + 1] - bounds[k])
+    order = np.lexsort((draw, cell))
+    first = np.searchsorted(cell[order], cell[order], side="left")
+    rank = np.empty(unit.size, dtype=np.int64)
+    rank[order] = np.arange(unit.size) - first
+    have = counts.reshape(-1)[cell]
+    want = scaled.reshape(-1)[cell]
+    copies = want // np.maximum(have, 1) + (rank < want % np.maximum(have, 1))
+    return np.repeat(np.arange(unit.size), copies)

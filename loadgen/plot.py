@@ -18,7 +18,7 @@ from loadcore.mappingfile import read_mapping
 from loadcore.profiles import column, read_profiles
 from loadgen import figures
 from loadgen.mapping import TRACE_ZERO, build_mapping
-from loadgen.trace import Trace, read_trace
+from loadgen.traces import Trace, TraceChoices, Window
 
 TRACE_COLOR, PROXY_COLOR, MARK_COLOR = "tab:blue", "tab:red", "tab:green"
 METRIC_LABELS = {"memory": "memory", "duration": "duration", "cpu": "CPU"}
@@ -51,10 +51,11 @@ def trace_values(trace: Trace, metric: str, percentile: int) -> np.ndarray:
 
 
 def plot(trace_dir: Path, profile: Path, mapping: Path | None = None, percentile: int = 75,
-         out_dir: Path = Path("plots"), file_format: str = "png") -> list[Path]:
-    """Read the trace and profiles, map them at `percentile` unless `mapping` (a mapping.csv)
-    is given, and draw every figure into `out_dir`; returns the files written."""
-    trace = read_trace(trace_dir)
+         out_dir: Path = Path("plots"), file_format: str = "png", choices: TraceChoices = TraceChoices()) -> list[Path]:
+    """Read the trace (none of its counts: the figures need none) and profiles, map them at
+    `percentile` unless `mapping` (a mapping.csv) is given, and draw every figure into
+    `out_dir`; returns the files written."""
+    trace = choices.read(trace_dir, window=Window(0, 0, "of no count column"))
     profiles = read_profiles(profile)
     chosen = read_mapping(mapping) if mapping else build_mapping(trace, profiles, percentile)
     return plot_all(trace, profiles, chosen, percentile, out_dir, file_format)

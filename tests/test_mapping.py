@@ -14,7 +14,7 @@ from loadcore.mappingfile import COLUMNS, read_mapping, write_mapping
 from loadcore.names import is_service_name
 from loadgen.mapping import build_mapping, closest, distances, summarise, unique
 from loadcore.profiles import read_profiles
-from loadgen.trace import read_trace
+from loadgen.traces import read_trace
 
 
 def test_distance_is_euclidean_in_log_space_with_trace_zeros_clamped():

@@ -10,7 +10,7 @@ from loadcore.mappingfile import write_mapping
 from loadgen.mapping import build_mapping
 from loadgen.plot import FIGURES, log_decade_edges, plot_all
 from loadcore.profiles import read_profiles
-from loadgen.trace import read_trace
+from loadgen.traces import read_trace
 
 MAGIC = {"png": b"\x89PNG\r\n\x1a\n", "pdf": b"%PDF-", "svg": b"<?xml"}
 

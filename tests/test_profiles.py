@@ -9,7 +9,7 @@ from loadcore import shipped
 from loadcore.errors import InputError
 from loadgen.mapping import build_mapping
 from loadcore.profiles import DeployCommands, read_config, read_profiles
-from loadgen.trace import read_trace
+from loadgen.traces import read_trace
 from tracefiles import trace_rows
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from loadcore import shipped
 from loadcore.errors import InputError
-from loadgen.trace import read_trace
+from loadgen.traces import read_trace
 from tracefiles import trace_rows
 
 COUNTS = [[1, 0, 3, 4], [0, 0, 0, 0], [5, 6, 7, 8]]

@@ -60,3 +60,37 @@ def trace_rows(counts: list[list[int]], apps: list[int] | None = None, per_app_m
         else:
             memory.append([function, owner, app, "60", mb, *[mb] * 8])
     return TraceRows(invocations, durations, memory)
+
+
+def official_day(rows: TraceRows, day: int) -> TraceRows:
+    """`rows` named as day `day` of the official Azure 2019 download."""
+    rows.names = {
+        "invocations": f"invocations_per_function_md.anon.d{day:02d}.csv",
+        "durations": f"function_durations_percentiles.anon.d{day:02d}.csv",
+        "memory": f"app_memory_percentiles.anon.d{day:02d}.csv",
+    }
+    return rows
+
+
+def invitro2022_rows(counts: list[list[int]], apps: list[int] | None = None, prefix: str = "50") -> TraceRows:
+    """invitro's 2022 layout: no Trigger, `minute_N` headers, hash columns reordered as its
+    files have them (HashFunction, HashApp, HashOwner), per-app memory keyed HashApp first."""
+    rows = trace_rows(counts, apps, per_app_memory=True)
+    order = [2, 1, 0]
+    rows.invocations = [[row[i] for i in order] + row[4:] for row in rows.invocations]
+    rows.invocations[0][3:] = [f"minute_{n}" for n in range(1, len(counts[0]) + 1)]
+    rows.durations = [[row[i] for i in order] + row[3:] for row in rows.durations]
+    rows.memory = [[row[1], row[0], *row[2:]] for row in rows.memory]
+    rows.names = {"invocations": f"{prefix}_inv.csv", "durations": f"{prefix}_run.csv", "memory": f"{prefix}_mem.csv"}
+    return rows
+
+
+CALL_HEADER = ["app", "func", "end_timestamp", "duration"]
+
+
+def write_calls(path: Path, calls: list[tuple], header: list[str] = CALL_HEADER) -> Path:
+    """A 2021 per-invocation trace file: one (app, func, end seconds, duration seconds) per call."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [",".join(header)] + [",".join(map(str, call)) for call in calls]
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -28,13 +28,18 @@ def generate(
     start: options.StartColumn = 0,
     warmup: Annotated[int, typer.Option(min=0, help="Warm-up units, written first.")] = 2,
     duration: options.MeasuredUnits = 20,
-    iat: Annotated[options.Iat, typer.Option(help="Call times within a unit (see loadgen/load.py).")] = options.Iat("exponential"),
+    iat: Annotated[options.Iat, typer.Option(help="Call times within a unit (see loadgen/load.py) [default: trace for a per-invocation trace, else exponential].", show_default=False)] = None,
     shift: Annotated[bool, typer.Option(help="Rotate each function's calls by a random phase.")] = True,
     seed: Annotated[int, typer.Option(min=0, help="Random seed; same seed, same load.json.")] = DEFAULT_SEED,
     unique: Annotated[bool, typer.Option(help="Minimise total distance, each proxy used ceil(n/m) times at most.")] = False,
     percentile: Annotated[options.Percentile, typer.Option(help="Memory/duration percentile to match.")] = options.Percentile("75"),
     max_distance: Annotated[float, typer.Option(min=0, help="Report functions mapped farther than this.")] = 1.0,
     strict: Annotated[bool, typer.Option(help="Fail on functions missing from durations or memory.")] = False,
+    trace_format: options.Format = None,
+    day: options.Day = None,
+    memory_day: options.MemoryDay = None,
+    memory_mb: options.MemoryMb = None,
+    rate_scale: options.RateScale = 1.0,
     deploy: Annotated[options.DeployTarget, typer.Option(help="Where the proxies run (none: placeholder endpoints; local: the emulator; knative: a cluster).")] = options.DeployTarget("none"),
     namespace: options.Namespace = naming.DEFAULT_NAMESPACE,
     domain: Annotated[str, typer.Option(help="Domain of the endpoints.")] = naming.DEFAULT_DOMAIN,
@@ -53,8 +58,9 @@ def generate(
     """Map trace functions to proxies and write mapping.csv and load.json."""
     chosen = GenerateOptions(
         trace_dir=trace, profile=profile, output=output, mapping_out=mapping_out, granularity=granularity.value,
-        start=start, warmup=warmup, duration=duration, iat=iat.value, shift=shift, seed=seed, unique=unique,
-        percentile=int(percentile.value), max_distance=max_distance, strict=strict,
+        start=start, warmup=warmup, duration=duration, iat=iat.value if iat else None, shift=shift, seed=seed,
+        unique=unique, percentile=int(percentile.value), max_distance=max_distance, strict=strict,
+        trace_choices=options.trace_choices(trace_format, day, memory_day, memory_mb), rate_scale=rate_scale,
     )  # fmt: skip
     read_config(config)
     with progress() as bar:
@@ -80,13 +86,18 @@ def print_generated(result: GenerateResult, deploy: str) -> None:
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
     unit = result.trace.granularity
-    typer.echo(
-        f"trace: {len(result.mapping)} functions x {len(result.trace.units)} {unit}s from {result.trace.files['invocations'].parent}"
-    )
+    typer.echo(f"trace: {len(result.mapping)} functions x {len(result.trace.units)} {unit}s from {result.trace.source}")
+    for note in result.trace.notes():
+        typer.echo(f"trace: {note}")
+    if o.rate_scale != 1:
+        typer.echo(
+            f"rate scale {o.rate_scale:g}: {result.load.invocations:,} calls for the trace's {result.trace_calls:,} "
+            f"in the window (seed {o.seed}, stochastic rounding per function and {unit})"
+        )
     typer.echo(f"mapping (p{o.percentile}, {'unique' if o.unique else 'closest'}): {result.summary}")
     typer.echo(f"wrote {o.mapping_out} (deploy {deploy})")
     typer.echo(
         f"wrote {o.output}: {result.load.units} {unit}{'s' if result.load.units != 1 else ''} (columns {result.first_column}-{result.last_column}, "
         f"{o.warmup} warm-up), {result.load.invocations} invocations, busiest {unit} {result.load.busiest_unit}; "
-        f"iat {o.iat}, {'shift' if o.shift else 'no shift'}, seed {o.seed}"
+        f"iat {result.iat}{'' if result.iat == 'trace' else ', shift' if o.shift else ', no shift'}, seed {o.seed}"
     )

@@ -12,6 +12,9 @@ from loadgen.deploy.step import SERVING_TARGETS, TARGETS
 from loadgen.figures import FORMATS
 from loadgen.load import IAT_MODES
 from loadgen.mapping import PERCENTILES
+from loadgen.traces import FORMATS as TRACE_FORMATS
+from loadgen.traces import TraceChoices
+from loadgen.traces.folder import DAYS, MEMORY_DAYS
 
 
 def choices(name: str, values, names=lambda value: value) -> type[Enum]:
@@ -28,7 +31,35 @@ DEFAULT_FIGURE_FORMAT = FigureFormat(FORMATS[0])
 
 FigureFormatOption = Annotated[FigureFormat, typer.Option("--format", help="Figure file format.")]
 
-TraceDir = Annotated[Path, typer.Option("--trace", help="Trace folder (invocations, durations, memory CSVs).")]
+TraceDir = Annotated[
+    Path, typer.Option("--trace", help="Trace folder (invocations, durations, memory CSVs) or a 2021 per-invocation CSV.")
+]
+TraceFormat = choices("TraceFormat", TRACE_FORMATS)
+Format = Annotated[
+    TraceFormat, typer.Option("--format", help="Trace layout [default: detected from the file names and headers].")
+]
+TraceFormatOfPlot = Annotated[
+    TraceFormat, typer.Option("--trace-format", help="Trace layout [default: detected from the file names and headers].")
+]
+Day = Annotated[int, typer.Option("--day", min=1, max=DAYS, help="Day of the official Azure 2019 download (dNN files).")]
+MemoryDay = Annotated[
+    int,
+    typer.Option("--memory-day", min=1, max=MEMORY_DAYS, help="Take the apps' memory from this day (the download has memory for days 1-12)."),
+]
+MemoryMb = Annotated[
+    float, typer.Option("--memory-mb", min=0, help="Memory of every function of a trace without memory (Azure 2021) [default: 200].")
+]
+RateScale = Annotated[
+    float,
+    typer.Option("--rate-scale", help="Multiply every count by this factor > 0 (seeded stochastic rounding): a trace's shape on a smaller cluster."),
+]
+
+
+def trace_choices(trace_format: "TraceFormat | None", day: int | None, memory_day: int | None, memory_mb: float | None) -> TraceChoices:
+    """The trace options of a command, for the library."""
+    return TraceChoices(trace_format.value if trace_format else None, day, memory_day, memory_mb)
+
+
 ProfileFile = Annotated[Path, typer.Option("--profile", help="Proxy profiles (vSwarm profile.json).")]
 ConfigFile = Annotated[Path, typer.Option("--config", help="Proxy deployment recipes (vSwarm config.json).")]
 UnitOfCounts = Annotated[Granularity, typer.Option("--granularity", help="What one count column covers.")]

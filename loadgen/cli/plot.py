@@ -16,7 +16,12 @@ def plot(
     percentile: options.Percentile = typer.Option("75", help="Memory/duration/CPU percentile to show (use the mapping's)."),
     output_dir: Path = typer.Option(Path("plots"), help="Where the figures go."),
     file_format: options.FigureFormatOption = options.DEFAULT_FIGURE_FORMAT,
+    trace_format: options.TraceFormatOfPlot = None,
+    day: options.Day = None,
+    memory_day: options.MemoryDay = None,
+    memory_mb: options.MemoryMb = None,
 ) -> None:
     """Plot the trace and proxy profiles (log-decade histograms, scatter) and the mapping's quality."""
-    written = library.plot(trace, profile, mapping, int(percentile.value), output_dir, file_format.value)
+    choices = options.trace_choices(trace_format, day, memory_day, memory_mb)
+    written = library.plot(trace, profile, mapping, int(percentile.value), output_dir, file_format.value, choices)
     typer.echo(f"wrote {len(written)} figures to {output_dir}: {', '.join(path.name for path in written)}")

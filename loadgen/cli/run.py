@@ -34,6 +34,11 @@ def run(
     warmup: Annotated[int, typer.Option(min=0, help="Warm-up units (not measured).")] = 0,
     duration: options.MeasuredUnits = 1,
     seed: Annotated[int, typer.Option(min=0, help="Random seed of load.json.")] = DEFAULT_SEED,
+    trace_format: options.Format = None,
+    day: options.Day = None,
+    memory_day: options.MemoryDay = None,
+    memory_mb: options.MemoryMb = None,
+    rate_scale: options.RateScale = 1.0,
     namespace: options.Namespace = naming.DEFAULT_NAMESPACE,
     kubeconfig: options.Kubeconfig = None,
     context: options.Context = None,
@@ -49,7 +54,8 @@ def run(
 
     chosen = ExperimentOptions(
         generate=GenerateOptions(trace_dir=trace, profile=profile, granularity=granularity.value, start=start,
-                                 warmup=warmup, duration=duration, seed=seed),
+                                 warmup=warmup, duration=duration, seed=seed, rate_scale=rate_scale,
+                                 trace_choices=options.trace_choices(trace_format, day, memory_day, memory_mb)),
         out=out, deploy=deploy.value, config=config, namespace=namespace, kubeconfig=kubeconfig, context=context,
         yaml_dir=yaml_dir, ready_timeout=ready_timeout, ingress=ingress, port=port, timeout=timeout,
         processes=processes,
