@@ -1,7 +1,7 @@
 """The `loadgen` command: a thin Typer layer over the library, one module per command."""
 
 from loadcore.cli import new_app
-from loadgen.cli import deploy, generate, plot, report, run
+from loadgen.cli import deploy, generate, plot, report, run, sample
 
 app = new_app("Trace-driven load generation for serverless clusters (master node).")
 app.command("generate")(generate.generate)
@@ -9,6 +9,7 @@ app.command("run")(run.run)
 app.command("teardown")(deploy.teardown)
 app.command("report")(report.report)
 app.command("plot")(plot.plot)
+app.command("sample")(sample.sample)
 
 
 def main() -> None:

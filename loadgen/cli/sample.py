@@ -1,0 +1,71 @@
+"""`loadgen sample SIZE...`: a thin layer over `loadgen.sample`."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from loadcore import shipped
+from loadgen.cli import options
+from loadgen.load import DEFAULT_SEED
+from loadcore.console import progress, summary_console
+from loadgen.sample import DEFAULT_SWAPS, DEFAULT_TRIALS, sample_trace, write_samples
+from loadgen.sample_figure import plot_sampling
+
+
+def sample(
+    sizes: Annotated[list[int], typer.Argument(metavar="SIZE...", help="Sample sizes (functions); each smaller sample is a subset of the next bigger.", show_default=False)],
+    sizes_marker: Annotated[bool, typer.Option("--sizes", help="May stand before the sizes: `--sizes 100 500` is `100 500`.")] = False,
+    trace: options.TraceDir = shipped.trace_dir(),
+    output: Annotated[Path, typer.Option("--output", help="Folder for <size>/{invocations,durations,memory}.csv, sampling.json and sampling.png.")] = Path("samples"),
+    window: Annotated[tuple[int, int], typer.Option("--window", metavar="START MINUTES", help="Count columns to keep and measure on: START (0-based, like generate --start) and how many [default: all].", show_default=False)] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed; same seed, same samples, byte for byte.")] = DEFAULT_SEED,
+    trials: Annotated[int, typer.Option(min=1, help="Stratified draws per size (and plain random draws measured beside them).")] = DEFAULT_TRIALS,
+    swaps: Annotated[int, typer.Option(min=0, help="Swap proposals that refine the best draw of each size.")] = DEFAULT_SWAPS,
+    trace_format: options.Format = None,
+    day: options.Day = None,
+    memory_day: options.MemoryDay = None,
+    memory_mb: options.MemoryMb = None,
+) -> None:
+    """Cut a trace down to representative nested samples; write them as trace folders."""
+    with progress() as bar:
+        task = bar.add_task("sampling", total=None)
+        sampling = sample_trace(
+            trace, sizes, seed=seed, trials=trials, swaps=swaps, window=window,
+            choices=options.trace_choices(trace_format, day, memory_day, memory_mb),
+            on_progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )  # fmt: skip
+    folders = write_samples(sampling, output)
+    figure = plot_sampling(sampling, output)
+    source, window_used = sampling.trace, sampling.window
+    for role, missing in source.skipped.items():
+        typer.echo(f"warning: skipped {missing} functions of {source.files['invocations'].name} missing from {source.files[role].name}", err=True)
+    console = summary_console()
+    for note in source.notes():
+        console.print(f"trace: {note}", markup=False, highlight=False)
+    console.print(
+        f"trace: {source.functions.shape[0]:,} functions ({len(sampling.pool):,} with calls in the window) from {source.source}; "
+        f"window: {window_used.length} minutes, columns {source.units[window_used.start]}-{source.units[window_used.end - 1]}; "
+        f"seed {seed}, {trials} trials, {swaps} swaps",
+        markup=False,
+        highlight=False,
+    )
+    console.print(_table(sampling))
+    console.print(
+        f"wrote {', '.join(str(folder) for folder in folders)}, {output / 'sampling.json'}, {figure}", markup=False, highlight=False
+    )
+
+
+def _table(sampling) -> Table:
+    table = Table(title="Wasserstein distances to the full trace (mean over minutes; invocations / resources / mean)")
+    for column in ("size", "ours", "random median", "random best", "gain", "load vs trace"):
+        table.add_column(column, justify="right")
+    for result in sampling.sizes:
+        table.add_row(
+            str(result.size),
+            *(f"{d.invocations:.3f} / {d.resources:.3f} / {d.score:.3f}" for d in (result.ours, result.random_median, result.random_best)),
+            f"{result.gain:.2f}x",
+            f"{result.calls / result.expected_calls:.1%}" if result.expected_calls else "-",
+        )
+    return table
