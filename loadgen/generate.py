@@ -85,7 +85,7 @@ def generate(options: GenerateOptions, deploy: Deploy, on_unit: Callable[[], Non
     """Run the generate stage; raises `InputError` for any bad input before writing anything."""
     o = options
     if not o.rate_scale > 0 or o.rate_scale == float("inf"):
-        raise InputError(f"--rate-scale {o.rate_scale}: expected a positive factor")
+        raise InputError(f"--rate-scale {o.rate_scale:g}: expected a positive factor")
     window = Window.of_run(o.start, o.warmup, o.duration)
     trace = o.trace_choices.read(o.trace_dir, o.granularity, o.strict, window)
     iat = o.iat or (TRACE_IAT if trace.calls is not None else "exponential")
