@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 from loadcore.errors import InputError
-from loadgen.load import IAT_MODES, UnitStreams, unit_calls, write_load
+from loadgen.load import SYNTHETIC_IATS, UnitStreams, unit_calls, write_load
 
 MINUTE = 60_000_000
 SECOND = 1_000_000
@@ -22,7 +22,7 @@ def _load(tmp_path, counts, iat="exponential", shift=True, seed=7, unit_us=MINUT
 
 
 @pytest.mark.parametrize("shift", [True, False])
-@pytest.mark.parametrize("iat", IAT_MODES)
+@pytest.mark.parametrize("iat", SYNTHETIC_IATS)
 def test_every_unit_of_every_function_has_exactly_the_trace_count(tmp_path, iat, shift):
     counts = np.random.default_rng(1).integers(0, 300, size=(40, 6))
     counts[3] = 0
