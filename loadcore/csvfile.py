@@ -99,24 +99,29 @@ def read_columns(
     header = read_header(path)
     names = canonical_names(header, (*known_columns, *text_columns))
     actual = dict(zip(names, header))
+    text_types = {actual[name]: pa.string() for name in columns if name in text_columns}
+    table = read_arrow(path, [actual[name] for name in columns], text_types)
+    if table is None or table.num_rows == 0 or not all(_clean(table.column(actual[n]), n in text_columns) for n in columns):
+        return read_csv(path, known_columns, text_columns)[columns]
+    frame = pd.DataFrame({name: table.column(actual[name]).to_numpy(zero_copy_only=False) for name in columns})
+    return frame.astype({name: str for name in columns if name in text_columns})
+
+
+def read_arrow(path: Path, columns: list[str], types: dict[str, "pa.DataType"]) -> "pa.Table | None":
+    """`columns` (header cells as written) of a CSV file as pyarrow parses them, `types` forced
+    where given and only empty cells null; None when pyarrow cannot parse the file (a ragged
+    row, a value of the wrong type), for the strict reader to explain."""
     try:
         reader = pacsv.open_csv(
             path,
             parse_options=pacsv.ParseOptions(ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
-                include_columns=[actual[name] for name in columns],
-                column_types={actual[name]: pa.string() for name in columns if name in text_columns},
-                null_values=[""],
-                strings_can_be_null=True,
+                include_columns=columns, column_types=types, null_values=[""], strings_can_be_null=True
             ),
         )
-        table = pa.Table.from_batches(list(reader), schema=reader.schema)
+        return pa.Table.from_batches(list(reader), schema=reader.schema)
     except (pa.ArrowInvalid, OSError):
-        table = None
-    if table is None or table.num_rows == 0 or not all(_clean(table.column(actual[n]), n in text_columns) for n in columns):
-        return read_csv(path, known_columns, text_columns)[columns]
-    frame = pd.DataFrame({name: table.column(actual[name]).to_numpy(zero_copy_only=False) for name in columns})
-    return frame.astype({name: str for name in columns if name in text_columns})
+        return None
 
 
 def _clean(column: "pa.ChunkedArray", text: bool) -> bool:

@@ -29,9 +29,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
-from loadcore.csvfile import canonical_names, number_column, read_csv, read_header, require_columns, text_column
+from loadcore.csvfile import canonical_names, number_column, read_arrow, read_csv, read_header, require_columns, text_column
 from loadcore.errors import InputError
 from loadgen.traces.model import (
     DURATION_COLUMNS,
@@ -115,21 +114,8 @@ def _fast_table(path: Path, actual: dict[str, str]) -> "pa.Table | None":
     the file has anything the strict reader must explain: a bad row, an empty cell, no rows."""
     text = pa.dictionary(pa.int32(), pa.string())
     types = {"app": text, "func": text, "end_timestamp": pa.float64(), "duration": pa.float64()}
-    try:
-        reader = pacsv.open_csv(
-            path,
-            parse_options=pacsv.ParseOptions(ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(
-                include_columns=[actual[c] for c in COLUMNS],
-                column_types={actual[c]: kind for c, kind in types.items()},
-                null_values=[""],
-                strings_can_be_null=True,
-            ),
-        )
-        table = pa.Table.from_batches(list(reader), schema=reader.schema)
-    except (pa.ArrowInvalid, OSError):
-        return None
-    if not table.num_rows or any(table.column(actual[c]).null_count for c in COLUMNS):
+    table = read_arrow(path, [actual[c] for c in COLUMNS], {actual[c]: kind for c, kind in types.items()})
+    if table is None or not table.num_rows or any(table.column(actual[c]).null_count for c in COLUMNS):
         return None
     return table.unify_dictionaries()
 
