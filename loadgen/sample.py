@@ -29,7 +29,8 @@ with at least one call in the window (the others would be Services that are neve
 they are counted, not sampled).
 
 For each size, the same number of plain uniform random samples from the pool is measured
-too; their median and best (the best is invitro's method) are reported beside ours.  The
+too; their median and best are reported beside ours, and so is invitro's sampler run the
+same way (the best of `trials` uniform draws, each size drawn from its own next bigger).  The
 sample's calls are compared with the full trace's scaled by n / pool: a distance-optimal
 sample need not carry proportional load, and `generate --rate-scale` can adjust it.
 
@@ -59,7 +60,7 @@ RESOURCE_NORM = 1e6
 """invitro's `RES_NORM_FACTOR_AZURE2019`: resource = count × ms × MB / 10^6."""
 DEFAULT_TRIALS = 16
 DEFAULT_SWAPS = 200
-_STRATIFIED, _SWAPS, _RANDOM = 0, 1, 2
+_STRATIFIED, _SWAPS, _RANDOM, _INVITRO = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,8 @@ class SampleSize:
     ours: Distances
     random_median: Distances
     random_best: Distances
+    invitro: Distances
+    """invitro's sampler: the best of `trials` uniform draws from its own next bigger sample."""
     calls: int
     expected_calls: float
     """The full trace's calls in the window × size / pool."""
@@ -119,10 +122,7 @@ class Measure:
 
     def __call__(self, rows: np.ndarray) -> Distances:
         self.evaluations += 1
-        return Distances(
-            float(self._counts.distances(self.counts[rows]).mean()),
-            float(self._resources.distances(self.resources[rows]).mean()),
-        )
+        return Distances(float(self._counts.distances(rows).mean()), float(self._resources.distances(rows).mean()))
 
 
 def resource_per_call(trace: Trace) -> np.ndarray:
@@ -180,19 +180,25 @@ class _Strata:
         self.weights /= self.weights.sum()
 
 
-def random_baseline(
-    measure: Measure, size: int, rng: np.random.Generator, trials: int, on_step: Callable[[], None]
-) -> tuple[Distances, Distances]:
-    """Median (per distance) and best of `trials` uniform random samples of the whole pool."""
-    pool = measure.counts.shape[0]
-    results = []
+def random_draws(
+    measure: Measure, parent: np.ndarray, size: int, rng: np.random.Generator, trials: int, on_step: Callable[[], None]
+) -> list[tuple[np.ndarray, Distances]]:
+    """`trials` uniform random samples of `size` rows of `parent`, measured."""
+    draws = []
     for _ in range(trials):
-        results.append(measure(rng.choice(pool, size, replace=False)))
+        rows = rng.choice(parent, size, replace=False)
+        draws.append((rows, measure(rows)))
         on_step()
-    median = Distances(
-        float(np.median([r.invocations for r in results])), float(np.median([r.resources for r in results]))
-    )
-    return median, min(results, key=lambda r: r.score)
+    return draws
+
+
+def _median(draws: list[tuple[np.ndarray, Distances]]) -> Distances:
+    """Per distance, the median of the draws."""
+    return Distances(float(np.median([d.invocations for _, d in draws])), float(np.median([d.resources for _, d in draws])))
+
+
+def _best(draws: list[tuple[np.ndarray, Distances]]) -> tuple[np.ndarray, Distances]:
+    return min(draws, key=lambda draw: draw[1].score)
 
 
 def sample_trace(
@@ -225,7 +231,7 @@ def sample_trace(
             f"({trace.functions.shape[0] - len(pool):,} more have none), expected sizes up to that"
         )
     measure = Measure(counts[pool], resource_per_call(trace)[pool])
-    total = len(ordered) * (2 * trials + swaps)
+    total = len(ordered) * (3 * trials + swaps)
     done = 0
 
     def step() -> None:
@@ -234,7 +240,7 @@ def sample_trace(
         if on_progress:
             on_progress(done, total)
 
-    parent = np.arange(len(pool))
+    parent = invitro_parent = np.arange(len(pool))
     results = []
     full_calls = int(counts.sum())
     for size in ordered:
@@ -242,10 +248,12 @@ def sample_trace(
             return np.random.default_rng([seed, size, purpose])
 
         rows, ours = draw(measure, parent, size, rng_of, trials, swaps, step)
-        median, best = random_baseline(measure, size, rng_of(_RANDOM), trials, step)
+        plain = random_draws(measure, np.arange(len(pool)), size, rng_of(_RANDOM), trials, step)
+        invitro_parent, invitro = _best(random_draws(measure, invitro_parent, size, rng_of(_INVITRO), trials, step))
         results.append(
-            SampleSize(size, rows, ours, median, best, int(measure.counts[rows].sum()), full_calls * size / len(pool))
-        )
+            SampleSize(size, rows, ours, _median(plain), _best(plain)[1], invitro, int(measure.counts[rows].sum()),
+                       full_calls * size / len(pool))
+        )  # fmt: skip
         parent = rows
     results.sort(key=lambda result: result.size)
     return Sampling(trace, used, pool, results, seed, trials, swaps)
@@ -313,8 +321,10 @@ def sampling_json(sampling: Sampling) -> dict:
                     "ours": result.ours.to_json(),
                     "random_median": result.random_median.to_json(),
                     "random_best": result.random_best.to_json(),
+                    "invitro": result.invitro.to_json(),
                 },
                 "gain_over_random_best": result.gain,
+                "gain_over_invitro": result.invitro.score / result.ours.score if result.ours.score else None,
                 "calls": result.calls,
                 "calls_scaled_from_trace": result.expected_calls,
                 "load_ratio": result.calls / result.expected_calls if result.expected_calls else None,

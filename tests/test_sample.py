@@ -103,6 +103,7 @@ def test_reported_distances_are_scipys_and_beat_invitros_baseline(tmp_path):
         assert ours["resources"] == pytest.approx(_scipy_distances(_resources(sample, sample.counts), full_resources), rel=1e-9)
         assert ours["mean"] == pytest.approx((ours["invocations"] + ours["resources"]) / 2)
         assert ours["mean"] <= invitro[entry["size"]]
+        assert ours["mean"] <= entry["distances"]["invitro"]["mean"]
         assert ours["mean"] <= entry["distances"]["random_best"]["mean"] <= entry["distances"]["random_median"]["mean"]
 
 

@@ -58,14 +58,15 @@ def sample(
 
 
 def _table(sampling) -> Table:
-    table = Table(title="Wasserstein distances to the full trace (mean over minutes; invocations / resources / mean)")
-    for column in ("size", "ours", "random median", "random best", "gain", "load vs trace"):
-        table.add_column(column, justify="right")
+    table = Table(title="Wasserstein distances to the full trace, mean over the minutes")
+    for column in ("size", "sample", "invocations", "resources", "mean", "ours closer by", "calls vs trace"):
+        table.add_column(column, justify="left" if column == "sample" else "right")
     for result in sampling.sizes:
-        table.add_row(
-            str(result.size),
-            *(f"{d.invocations:.3f} / {d.resources:.3f} / {d.score:.3f}" for d in (result.ours, result.random_median, result.random_best)),
-            f"{result.gain:.2f}x",
-            f"{result.calls / result.expected_calls:.1%}" if result.expected_calls else "-",
-        )
+        rows = (("ours", result.ours), ("random median", result.random_median), ("random best", result.random_best),
+                ("invitro", result.invitro))  # fmt: skip
+        for name, d in rows:
+            closer = f"{d.score / result.ours.score:.2f}x" if name != "ours" and result.ours.score else ""
+            load = f"{result.calls / result.expected_calls:.1%}" if name == "ours" and result.expected_calls else ""
+            table.add_row(str(result.size) if name == "ours" else "", name, f"{d.invocations:.3f}", f"{d.resources:.3f}",
+                          f"{d.score:.3f}", closer, load, end_section=name == "invitro")  # fmt: skip
     return table
