@@ -43,18 +43,14 @@ def sample(
         typer.echo(f"warning: skipped {missing} functions of {source.files['invocations'].name} missing from {source.files[role].name}", err=True)
     console = summary_console()
     for note in source.notes():
-        console.print(f"trace: {note}", markup=False, highlight=False)
-    console.print(
+        typer.echo(f"trace: {note}")
+    typer.echo(
         f"trace: {source.functions.shape[0]:,} functions ({len(sampling.pool):,} with calls in the window) from {source.source}; "
         f"window: {window_used.length} minutes, columns {source.units[window_used.start]}-{source.units[window_used.end - 1]}; "
-        f"seed {seed}, {trials} trials, {swaps} swaps",
-        markup=False,
-        highlight=False,
+        f"seed {seed}, {trials} trials, {swaps} swaps"
     )
     console.print(_table(sampling))
-    console.print(
-        f"wrote {', '.join(str(folder) for folder in folders)}, {output / 'sampling.json'}, {figure}", markup=False, highlight=False
-    )
+    typer.echo(f"wrote {', '.join(str(folder) for folder in folders)}, {output / 'sampling.json'}, {figure}")
 
 
 def _table(sampling) -> Table:
