@@ -1,12 +1,13 @@
 """The `loadgen` command: a thin Typer layer over the library, one module per command."""
 
 from loadcore.cli import new_app
-from loadgen.cli import deploy, generate, plot, report, run, sample
+from loadgen.cli import deploy, generate, observe, plot, report, run, sample
 
 app = new_app("Trace-driven load generation for serverless clusters (master node).")
 app.command("generate")(generate.generate)
 app.command("run")(run.run)
 app.command("teardown")(deploy.teardown)
+app.command("observe")(observe.observe)
 app.command("report")(report.report)
 app.command("plot")(plot.plot)
 app.command("sample")(sample.sample)
