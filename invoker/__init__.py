@@ -16,4 +16,4 @@ import os
 os.environ.setdefault("GRPC_EXPERIMENTS", "-event_engine_client")
 
 __all__ = ["dispatch", "emulate", "emulator_process", "grpc_internals", "helloworld_pb2", "processes", "protocols", "replay",
-           "schedule"]
+           "scaling", "schedule"]

@@ -10,5 +10,5 @@ worker processes import it.
 
 __all__ = [
     "cli", "console", "csvfile", "csvrecords", "errors", "files", "histogram", "loadfile", "mappingfile", "names",
-    "profiles", "results", "shipped", "stats", "summary", "units",
+    "profiles", "results", "scalingfile", "shipped", "stats", "summary", "units",
 ]
