@@ -32,7 +32,6 @@ reported through `ResultsChunks.partial_last_line`.
 
 import csv
 import io
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,7 +41,7 @@ import numpy as np
 
 from loadcore.csvrecords import check_field_counts, unquoted
 from loadcore.errors import InputError
-from loadcore.files import open_input
+from loadcore.files import AppendFile, open_input
 
 if TYPE_CHECKING:  # the reader's tables; the invoker's processes only write rows and import no pandas
     import pandas as pd
@@ -98,9 +97,9 @@ class ResultsWriter:
         self.rows_written = 0
         self.rows_lost = 0
         self.error: str | None = None
-        self._files = {"results": _LineFile(path)}
+        self._files = {"results": AppendFile(path, "results")}
         if vswarm_lat is not None:
-            self._files["vswarm"] = _LineFile(vswarm_lat)
+            self._files["vswarm"] = AppendFile(vswarm_lat, "results")
         self._write("results", ",".join(COLUMNS) + "\n")
 
     def write(self, rows: list[ResultRow]) -> None:
@@ -131,38 +130,6 @@ class ResultsWriter:
     def close(self) -> None:
         for file in self._files.values():
             file.close()
-
-
-class _LineFile:
-    """An append-only file that only ever holds complete writes."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.failed: str | None = None
-        self._size = 0
-        try:
-            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        except OSError as err:
-            raise InputError(f"{path}: cannot write results ({err.strerror})") from None
-
-    def append(self, data: bytes) -> bool:
-        """Write all of `data` or, on failure, cut the file back to before it and return False."""
-        done = 0
-        try:
-            while done < len(data):
-                done += os.write(self._fd, data[done:])
-        except OSError as err:
-            self.failed = err.strerror
-            try:
-                os.ftruncate(self._fd, self._size)
-            except OSError:
-                pass
-            return False
-        self._size += done
-        return True
-
-    def close(self) -> None:
-        os.close(self._fd)
 
 
 class ResultsChunks:

@@ -29,7 +29,7 @@ from typing import NamedTuple
 import pandas as pd
 
 from loadcore.csvfile import number_column, read_csv, require_columns, text_column
-from loadcore.errors import InputError
+from loadcore.files import AppendFile
 
 
 class ScalingRow(NamedTuple):
@@ -47,21 +47,16 @@ COUNT_COLUMNS = ("ready", "pending", "terminating", "created", "deleted")
 
 
 class ScalingWriter:
-    """Writes rows as they come, flushed per batch so the file is current during a run.
-
-    A failed write (a full disk) stops the writing: `error` says why, `rows_lost` counts the
-    rows not written after it, and the observation itself goes on.
-    """
+    """Writes rows as they come, each batch in one write of complete lines, so the file is
+    current and readable during a run. A failed write (a full disk) is cut back off the file
+    and stops the writing: `error` says why, `rows_lost` counts the rows not written."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.rows_written = 0
         self.rows_lost = 0
         self.error: str | None = None
-        try:
-            self._file = open(self.path, "w", encoding="utf-8", newline="")
-        except OSError as err:
-            raise InputError(f"{self.path}: cannot write ({err.strerror})") from None
+        self._file = AppendFile(self.path, "scaling rows")
         self._write(",".join(COLUMNS) + "\n", 0)
 
     def write(self, rows: list[ScalingRow]) -> None:
@@ -71,21 +66,15 @@ class ScalingWriter:
             self._write(text.getvalue(), len(rows))
 
     def _write(self, text: str, count: int) -> None:
+        if self.error is None and self._file.append(text.encode()):
+            self.rows_written += count
+            return
         if self.error is None:
-            try:
-                self._file.write(text)
-                self._file.flush()
-                self.rows_written += count
-                return
-            except OSError as err:
-                self.error = f"{self.path}: {err.strerror}; rows after the last one written are lost"
+            self.error = f"{self.path}: {self._file.failed}; the file ends at the last row written in full"
         self.rows_lost += count
 
     def close(self) -> None:
-        try:
-            self._file.close()
-        except OSError as err:
-            self.error = self.error or f"{self.path}: {err.strerror}"
+        self._file.close()
 
 
 def read_scaling(path: Path) -> pd.DataFrame:
