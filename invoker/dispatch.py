@@ -36,7 +36,8 @@ from typing import Callable
 import grpc
 import numpy as np
 
-from invoker.protocols import NO_REPLY, PROTOCOLS, endpoint_metadata, new_invocation_id
+from invoker import grpc_internals
+from invoker.protocols import NO_REPLY, PROTOCOLS, endpoint_metadata, new_invocation_id, with_trailers
 from invoker.schedule import Schedule
 from loadcore.errors import InputError
 from loadcore.results import PHASE_MEASURE, PHASE_WARMUP, STATUS_OK, ResultRow
@@ -200,6 +201,11 @@ class Dispatcher:
         self._spins += 1
 
     @property
+    def t0_unix_ns(self) -> int:
+        """t0 on the wall clock (Unix ns), the instant `sent_us` and `scheduled_us` count from."""
+        return self._t0_wall_ns
+
+    @property
     def loop_turn_us(self) -> float:
         """Mean length of an event-loop turn while the dispatcher was spinning (µs).
 
@@ -266,6 +272,7 @@ class Dispatcher:
         elif call.is_ok():
             try:
                 status, error, reply = protocol.read_reply(task.result() or b"")
+                reply = with_trailers(reply, grpc_internals.trailing_metadata(call))
             except ValueError as err:
                 status, error = "INTERNAL", f"invoker: unreadable reply ({err})"
         else:

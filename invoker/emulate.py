@@ -12,6 +12,13 @@ waits for a service time drawn from its proxy's duration percentiles in `profile
 of a real proxy. An unknown endpoint gets NOT_FOUND naming it. A sink (`functions=None`)
 answers every endpoint at once with `"sink (pid <pid>) | 0"`.
 
+Functions scale as on Knative (`Scaling`, the model in `invoker.scaling`): each call is placed
+on an instance, waits for it if it is starting or busy, then for its service time, and its
+reply's trailing metadata says which instance served it and whether the call paid that
+instance's cold start (`invoker.protocols.INSTANCE_TRAILER`, `COLD_TRAILER`). `Scaling(warm=True)`
+serves every call at once on one always-warm instance per function. `Scaling.output` gets the
+instance counts over time as scaling.csv (`loadcore.scalingfile`).
+
 The server is grpcio's thread-pool server, not grpc.aio: it was faster here (about 4.5k against
 2.7-3.4k sink calls/s on one core) and it exposes the call's `:authority`, which grpc.aio
 servicers cannot see. A call holds a pool thread while it waits, and a cancelled or expired call
@@ -32,9 +39,11 @@ from pathlib import Path
 import grpc
 
 from invoker import grpc_internals, helloworld_pb2
-from invoker.protocols import ENDPOINT_HEADER, PROTOCOLS
+from invoker.protocols import COLD_TRAILER, ENDPOINT_HEADER, INSTANCE_TRAILER, PROTOCOLS
 from invoker.protocols.sayhello import SayHello
+from invoker.scaling import US_PER_MS, Policy, Scaler, cold_start_ms
 from loadcore.errors import InputError
+from loadcore.scalingfile import ScalingWriter
 
 DEFAULT_CONCURRENCY = 1000
 STOP_GRACE_S = 1.0
@@ -44,6 +53,7 @@ STOP_GRACE_S = 1.0
 # behind Knative's queue would not do: here such calls wait, like the calls beyond --concurrency.
 UNBOUNDED_BACKLOG = [("grpc.server.max_pending_requests", 2**31 - 1), ("grpc.server.max_pending_requests_hard_limit", 2**31 - 1)]
 FAILURE_DETAIL = "emulated function failure"
+SCALING_FLUSH_S = 0.5  # how often the instance counts go to Scaling.output
 
 
 class ServiceTime:
@@ -78,8 +88,35 @@ class ServiceTime:
 
 @dataclass(frozen=True)
 class EmulatedFunction:
+    """A function to emulate: its proxy, its service times, and its memory (MB; None when
+    unknown), which sets its cold-start delay unless `Scaling.cold_start_ms` does."""
+
     proxy: str
     service_time: ServiceTime
+    memory_mb: float | None = None
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """How the emulated functions scale. The defaults are `invoker emulate`'s:
+
+    - `cold_start_ms` None: each function's delay follows its memory as invitro's trace function
+      does (`invoker.scaling.cold_start_ms`: up to 10 MB 300 ms, up to 60 MB 750 ms, else
+      1,250 ms; STeLLAR's AWS figures), from the trace memory in mapping.csv;
+    - `policy.container_concurrency` 1, as invitro's Knative template (0: no limit);
+    - `policy.keep_alive_us` 60 s: Knative's 60 s stable window, after which the KPA scales an
+      idle revision to zero (its 30 s scale-to-zero grace period is an upper bound on the wait
+      for the activator; the last pod goes about 60-90 s after the last request);
+    - `policy.max_scale` 0: no limit, Knative's default (invitro's template sets 200).
+    """
+
+    warm: bool = False
+    cold_start_ms: int | None = None
+    policy: Policy = Policy()
+    output: Path | None = None
+
+
+WARM = Scaling(warm=True)
 
 
 @dataclass(frozen=True)
@@ -102,8 +139,8 @@ def read_functions(mapping_path: Path, profile_path: Path) -> dict[str, Emulated
     profiles = read_profiles(profile_path)
     service_times: dict[str, ServiceTime] = {}
     functions: dict[str, EmulatedFunction] = {}
-    for row, (proxy, service, endpoint, status) in enumerate(
-        zip(mapping["proxy"], mapping["service"], mapping["endpoint"], mapping["status"])
+    for row, (proxy, service, endpoint, status, memory_mb) in enumerate(
+        zip(mapping["proxy"], mapping["service"], mapping["endpoint"], mapping["status"], mapping["trace_memory_mb"])
     ):
         line = line_of(row)
         if is_failed(status):
@@ -119,7 +156,7 @@ def read_functions(mapping_path: Path, profile_path: Path) -> dict[str, Emulated
         key = (endpoint or service).lower()
         if key in functions:
             raise InputError(f"{mapping_path}: line {line}, column 'endpoint': {key!r} appears twice, expected one row each")
-        functions[key] = EmulatedFunction(proxy, service_times[proxy])
+        functions[key] = EmulatedFunction(proxy, service_times[proxy], float(memory_mb))
     if not functions:
         raise InputError(f"{mapping_path}: every function failed to deploy, expected at least one to emulate")
     return functions
@@ -129,24 +166,49 @@ class _Function:
     """Per-endpoint state of a running emulator: its reply text and its own seeded RNG, so the
     n-th call to an endpoint draws the same service time whatever the other endpoints do."""
 
-    def __init__(self, endpoint: str, function: EmulatedFunction, seed: int, fails: bool):
+    def __init__(self, endpoint: str, function: EmulatedFunction, seed: int, fails: bool, instance_head: str):
+        self.endpoint = endpoint
         self.service_time = function.service_time
         self.reply_head = f"{function.proxy} (pid {os.getpid()}) | "
         self.random = random.Random(f"{seed}:{endpoint}").random
         self.fails = fails
+        self.instance_head = instance_head
+        self.warm_trailers = ((INSTANCE_TRAILER, f"{instance_head}warm"), (COLD_TRAILER, "false"))
+
+
+def function_name(endpoint: str) -> str:
+    """The function's name in scaling.csv and in instance names: the endpoint's first label."""
+    return endpoint.split(".", 1)[0]
 
 
 class Emulation:
     """The emulated functions of one server process, shared by every protocol's handler:
-    finding the function a call is for, its faults, and waiting out a service time."""
+    finding the function a call is for, its faults, and serving it on an instance.
 
-    def __init__(self, functions: dict[str, EmulatedFunction] | None, seed: int = 42, faults: Faults = Faults()):
+    `process` (0 for the first server process) goes into instance names when several processes
+    serve: each scales its own instances (`invoker emulate --processes`)."""
+
+    def __init__(self, functions: dict[str, EmulatedFunction] | None, seed: int = 42, faults: Faults = Faults(),
+                 scaling: Scaling = Scaling(), process: int = 0):  # fmt: skip
         self.sink = functions is None
         self.error_rate = faults.error_rate
+        suffix = f"p{process}-" if process else ""
         self.functions = {
-            endpoint: _Function(endpoint, function, seed, endpoint in faults.fail_endpoints)
+            endpoint: _Function(endpoint, function, seed, endpoint in faults.fail_endpoints,
+                                f"{function_name(endpoint)}-{suffix}")
             for endpoint, function in (functions or {}).items()
-        }
+        }  # fmt: skip
+        self.scaler = None
+        if not (self.sink or scaling.warm):
+            self._zero_ns = time.monotonic_ns()
+            delays = {
+                endpoint: (function_name(endpoint), US_PER_MS * (
+                    scaling.cold_start_ms if scaling.cold_start_ms is not None else cold_start_ms(function.memory_mb)))
+                for endpoint, function in functions.items()
+            }  # fmt: skip
+            epoch_us = (time.time_ns() - (time.monotonic_ns() - self._zero_ns)) // 1000
+            self.scaler = Scaler(delays, scaling.policy, epoch_us)
+            self._lock = threading.Lock()
 
     def function_for(self, context: grpc.ServicerContext) -> _Function:
         """The function the call is for; aborts the call when there is none or it is to fail."""
@@ -162,12 +224,39 @@ class Emulation:
             context.abort(grpc.StatusCode.UNKNOWN, FAILURE_DETAIL)
         return function
 
-    @staticmethod
-    def wait(context: grpc.ServicerContext, service_us: int) -> None:
-        """Hold the call for `service_us`, or until it is cancelled or its deadline passes."""
-        finished = threading.Event()
-        if service_us > 0 and context.add_callback(finished.set):  # False: the call already ended
-            finished.wait(service_us / 1e6)
+    def _now_us(self) -> int:
+        return (time.monotonic_ns() - self._zero_ns) // 1000
+
+    def serve(self, context: grpc.ServicerContext, function: _Function, service_us: int) -> None:
+        """Run one call of `function` that takes `service_us` on its instance: place it, hold it
+        while it waits for the instance and while it runs (or until it is cancelled or its
+        deadline passes), and name the instance and the cold start in the trailing metadata."""
+        if self.scaler is None:
+            context.set_trailing_metadata(function.warm_trailers)
+            _hold(context, service_us)
+            return
+        with self._lock:
+            arrival_us = self._now_us()
+            placed = self.scaler.place(function.endpoint, arrival_us, service_us)
+        context.set_trailing_metadata((
+            (INSTANCE_TRAILER, f"{function.instance_head}{placed.instance}"),
+            (COLD_TRAILER, "true" if placed.cold else "false"),
+        ))  # fmt: skip
+        _hold(context, placed.start_us + service_us - arrival_us)
+
+    def scaling_rows(self) -> list:
+        """The scaling.csv rows of every change so far not returned before ([] when warm)."""
+        if self.scaler is None:
+            return []
+        with self._lock:
+            return self.scaler.rows(self._now_us())
+
+
+def _hold(context: grpc.ServicerContext, wait_us: int) -> None:
+    """Hold the call for `wait_us`, or until it is cancelled or its deadline passes."""
+    finished = threading.Event()
+    if wait_us > 0 and context.add_callback(finished.set):  # False: the call already ended
+        finished.wait(wait_us / 1e6)
 
 
 def _say_hello(emulation: Emulation) -> grpc.RpcMethodHandler:
@@ -179,7 +268,7 @@ def _say_hello(emulation: Emulation) -> grpc.RpcMethodHandler:
             return sink_reply
         function = emulation.function_for(context)
         service_us = function.service_time.draw_us(function.random())
-        emulation.wait(context, service_us)
+        emulation.serve(context, function, service_us)
         return helloworld_pb2.HelloReply(message=f"{function.reply_head}{service_us}")
 
     return grpc.unary_unary_rpc_method_handler(
@@ -210,14 +299,39 @@ def _host(address: str) -> str:
 
 
 class Emulator:
-    """A running in-process emulator server (`start`); stop it, or use it as a context manager."""
+    """A running in-process emulator server (`start`); stop it, or use it as a context manager.
 
-    def __init__(self, server: grpc.Server, host: str, port: int):
+    With `Scaling.output`, a thread writes the instance counts there every `SCALING_FLUSH_S`;
+    `stop` writes the last ones and closes the file."""
+
+    def __init__(self, server: grpc.Server, host: str, port: int, emulation: Emulation | None = None,
+                 scaling_output: Path | None = None):  # fmt: skip
         self.server, self.host, self.port = server, host, port
+        self.emulation = emulation
+        self._writer = ScalingWriter(scaling_output) if scaling_output is not None else None
+        self._stopping = threading.Event()
+        self._flusher = None
+        if self._writer is not None:
+            self._flusher = threading.Thread(target=self._flush_until_stopped, name="scaling.csv", daemon=True)
+            self._flusher.start()
+
+    def _flush_until_stopped(self) -> None:
+        while not self._stopping.wait(SCALING_FLUSH_S):
+            self._writer.write(self.emulation.scaling_rows())
 
     def stop(self, grace: float | None = STOP_GRACE_S) -> None:
         """Refuse new calls, let calls in flight finish for `grace` seconds, then cancel them."""
         self.server.stop(grace).wait()
+        if self._writer is not None and not self._stopping.is_set():
+            self._stopping.set()
+            self._flusher.join()
+            self._writer.write(self.emulation.scaling_rows())
+            self._writer.close()
+
+    @property
+    def scaling_error(self) -> str | None:
+        """Why scaling.csv could not be written in full (a full disk), if so."""
+        return self._writer.error if self._writer is not None else None
 
     def __enter__(self) -> "Emulator":
         return self
@@ -233,16 +347,19 @@ def start(
     port: int = 0,
     seed: int = 42,
     faults: Faults = Faults(),
+    scaling: Scaling = Scaling(),
     concurrency: int = DEFAULT_CONCURRENCY,
     reuse_port: bool = False,
+    process: int = 0,
 ) -> Emulator:
     """Serve `functions` (None: a sink) on host:port (0: a free port, see `.port`) in this process.
 
     `reuse_port` lets other processes listen on the same port (SO_REUSEPORT); without it a port
-    already in use is an error rather than shared.
+    already in use is an error rather than shared. `process` numbers the server processes of
+    one emulator (`serve`), for instance names.
     """
     grpc_internals.check()
-    emulation = Emulation(functions, seed, faults)
+    emulation = Emulation(functions, seed, faults, scaling, process)
     server = grpc.server(
         ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="emulate"),
         options=[("grpc.so_reuseport", int(reuse_port)), *UNBOUNDED_BACKLOG],
@@ -256,8 +373,10 @@ def start(
         bound = 0
     if not bound:
         raise InputError(f"--host {host} --port {port}: cannot listen there (address in use or not local)")
+    output = scaling.output if emulation.scaler is not None else None
+    emulator = Emulator(server, host, bound, emulation, output)
     server.start()
-    return Emulator(server, host, bound)
+    return emulator
 
 
 def serve(
@@ -277,7 +396,8 @@ def serve(
     workers = _start_workers(functions, processes - 1, emulator, options)
     stopping = threading.Event()
     previous = {signum: signal.signal(signum, lambda *_: stopping.set()) for signum in (signal.SIGINT, signal.SIGTERM)}
-    what = f"{len(functions)} functions" if functions is not None else "a sink for every endpoint"
+    what = f"{len(functions)} functions, {describe(options.get('scaling', Scaling()))}," if functions is not None \
+        else "a sink for every endpoint"
     spread = f" from {processes} processes" if processes > 1 else ""
     if port_file is not None:
         _write_atomically(Path(port_file), f"{emulator.port}\n")
@@ -297,6 +417,19 @@ def serve(
                 worker.kill()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+    if emulator.scaling_error:
+        raise RuntimeError(emulator.scaling_error)
+
+
+def describe(scaling: Scaling) -> str:
+    """How the functions scale, in a few words (the announce line)."""
+    if scaling.warm:
+        return "always warm"
+    policy = scaling.policy
+    cold = f"{scaling.cold_start_ms:,} ms cold starts" if scaling.cold_start_ms is not None else "cold starts by memory"
+    concurrency = policy.container_concurrency or "unlimited"
+    limit = f", at most {policy.max_scale} instances" if policy.max_scale else ""
+    return f"scaling with {cold}, concurrency {concurrency}, keep-alive {policy.keep_alive_us / 1e6:g} s{limit}"
 
 
 def _start_workers(functions, count: int, emulator: Emulator, options: dict) -> list:
@@ -309,8 +442,8 @@ def _start_workers(functions, count: int, emulator: Emulator, options: dict) -> 
     started = context.Queue()
     options = {**options, "host": emulator.host, "port": emulator.port}
     workers = [
-        context.Process(target=_worker, args=(functions, options, os.getpid(), started), daemon=True)
-        for _ in range(count)
+        context.Process(target=_worker, args=(functions, {**options, "process": number}, os.getpid(), started), daemon=True)
+        for number in range(1, count + 1)
     ]
     for worker in workers:
         worker.start()

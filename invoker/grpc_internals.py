@@ -4,7 +4,8 @@
   `unary_unary` on the call object): what `UnaryUnaryMultiCallable.__call__` does underneath,
   minus its per-call Python (metadata objects, call wrappers, a weak-set registration), about a
   quarter of the invoker's CPU per call.
-- Reading a finished call's status from that call object (`_status`: code, details).
+- Reading a finished call's status from that call object (`_status`: code, details, and the
+  trailing metadata, where a reply may name its instance and cold start).
 - The `:authority` of a call on the sync server (`context._rpc_event.call_details.host`),
   which grpcio hands servicers no public way to see; a Knative ingress routes on it.
 
@@ -29,7 +30,8 @@ _REQUIRED = (
     ("AioChannel.call", lambda: hasattr(cygrpc.AioChannel, "call")),
     ("_AioCall.unary_unary / is_ok / cancel / _status",
      lambda: all(hasattr(cygrpc._AioCall, name) for name in ("unary_unary", "is_ok", "cancel", "_status"))),
-    ("AioRpcStatus.code / details", lambda: all(hasattr(cygrpc.AioRpcStatus, name) for name in ("code", "details"))),
+    ("AioRpcStatus.code / details / trailing_metadata",
+     lambda: all(hasattr(cygrpc.AioRpcStatus, name) for name in ("code", "details", "trailing_metadata"))),
     ("the sync server's call event (_Context._rpc_event)", lambda: "_rpc_event" in grpc._server._Context.__init__.__code__.co_names),
     ("CallDetails.host", lambda: hasattr(cygrpc.CallDetails, "host")),
 )
@@ -65,6 +67,11 @@ def failure(call) -> tuple[str, str]:
     """(status code name, details) of a call started by `unary_starter` that did not end OK."""
     status = call._status
     return STATUS_NAMES.get(status.code(), "UNKNOWN"), status.details()
+
+
+def trailing_metadata(call) -> tuple:
+    """The (key, value) trailing metadata of a finished call started by `unary_starter`."""
+    return call._status.trailing_metadata()
 
 
 def authority(context: grpc.ServicerContext) -> str:

@@ -59,11 +59,13 @@ def placement(cpus: list[int], processes: int) -> list[Placement | None]:
 
 @dataclass(frozen=True)
 class RunResult:
-    """How the dispatchers' run went: the signal that stopped it, if any, and the longest mean
-    event-loop turn of any process (`Dispatcher.loop_turn_us`)."""
+    """How the dispatchers' run went: the signal that stopped it, if any, the longest mean
+    event-loop turn of any process (`Dispatcher.loop_turn_us`), and t0 on the wall clock (Unix
+    ns; 0 if the run never started)."""
 
     signal: int | None
     loop_turn_us: float
+    t0_unix_ns: int = 0
 
 
 def run_here(
@@ -89,7 +91,7 @@ def run_here(
         await dispatcher.run(start)
 
     uvloop.run(main())
-    return RunResult(caught[0] if caught else None, dispatcher.loop_turn_us)
+    return RunResult(caught[0] if caught else None, dispatcher.loop_turn_us, dispatcher.t0_unix_ns)
 
 
 def _stopper(dispatcher: Dispatcher, caught: list, signum: int):
@@ -153,7 +155,9 @@ def run_children(schedule: Schedule, target: Target, processes: int, sink: Repor
     try:
         for connection in connections:
             connection.recv_bytes()
-        t0 = orjson.dumps({"t0_ns": time.perf_counter_ns() + START_DELAY_NS})
+        t0_ns = time.perf_counter_ns() + START_DELAY_NS
+        t0_unix_ns = time.time_ns() + t0_ns - time.perf_counter_ns()
+        t0 = orjson.dumps({"t0_ns": t0_ns})
         for connection in connections:
             connection.send_bytes(t0)
         signals, loop_turn_us = _relay(connections, sink)
@@ -166,7 +170,7 @@ def run_children(schedule: Schedule, target: Target, processes: int, sink: Repor
     failed = [f"pid {child.pid} exit code {child.exitcode}" for child in children if child.exitcode != 0]
     if failed:
         raise RuntimeError(f"invoker replay worker process failed ({', '.join(failed)}); its rows so far are written")
-    return RunResult(caught[0] if caught else None, loop_turn_us)
+    return RunResult(caught[0] if caught else None, loop_turn_us, t0_unix_ns)
 
 
 def _forwarder(children: list, caught: list):

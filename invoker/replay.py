@@ -55,7 +55,8 @@ class ReplayProgress:
 class ReplayOutcome:
     """What a replay did: the measured-phase summary, rows written (and lost to a write error),
     why it stopped early, the longest mean event-loop turn of its processes
-    (`Dispatcher.loop_turn_us`), and warnings for the user."""
+    (`Dispatcher.loop_turn_us`), t0 on the wall clock (Unix µs: a call was sent at
+    `t0_unix_us + sent_us`), and warnings for the user."""
 
     summary: PhaseSummary
     rows_written: int
@@ -63,6 +64,7 @@ class ReplayOutcome:
     signal: int | None = None
     write_error: str | None = None
     loop_turn_us: float = 0.0
+    t0_unix_us: int | None = None
     warnings: list[str] = field(default_factory=list)
 
 
@@ -102,6 +104,7 @@ def replay(options: ReplayOptions, on_progress: Callable[[ReplayProgress], None]
         signal=result.signal,
         write_error=writer.error,
         loop_turn_us=result.loop_turn_us,
+        t0_unix_us=result.t0_unix_ns // 1000 or None,
         warnings=warnings,
     )
     lag_p99 = outcome.summary.send_lag_us["p99"]

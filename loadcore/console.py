@@ -82,6 +82,10 @@ def render_phase(summary: PhaseSummary, console: Console) -> None:
     counts.add_row("OK", f"{summary.ok:,}")
     for status, count in summary.failures.items():
         counts.add_row(Text(f"failed: {status}"), f"{count:,}", style="red")
+    known = summary.cold_calls + summary.warm_calls
+    if known:
+        unknown = f", {summary.calls - known:,} unknown" if known < summary.calls else ""
+        counts.add_row("cold calls (paid a cold start)", f"{summary.cold_calls:,} ({summary.cold_calls / known:.1%}{unknown})")
     counts.add_row("warm-up calls (not counted)", f"{summary.warmup_calls:,}")
     if summary.scheduled_calls is not None:
         counts.add_row("calls scheduled", f"{summary.scheduled_calls:,}")

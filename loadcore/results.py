@@ -17,10 +17,14 @@ fields of `ResultRow`):
 | `status` | `OK` or the gRPC status code name (`UNAVAILABLE`, `DEADLINE_EXCEEDED`, ...) |
 | `error` | the error detail, empty when OK |
 | `service_us` | service time the function reported in its reply, empty if none |
+| `instance` | the function instance that served the call, as its reply named it (`invoker emulate`: `<service>-<n>`); empty when unknown |
+| `cold` | `true` when the call paid its instance's cold start, `false` when it did not, empty when unknown (vSwarm relays report nothing) |
 
 All times are integers. Failed calls have latencies too (time until the failure was known).
 The columns from `service_us` on come from the reply (`REPLY_COLUMNS`): the protocol that
-sent the call reads them (`invoker.protocols`).
+sent the call reads them, and the reply's trailing metadata may name the instance and the
+cold start (`invoker.protocols`). Files written before `instance` and `cold` existed are read
+with both empty (`OPTIONAL_COLUMNS`).
 
 `ResultsWriter` streams rows so that the file on disk is a readable CSV at every moment.
 `ResultsChunks` reads a file back in blocks of complete records, each a validated DataFrame,
@@ -62,15 +66,21 @@ class ResultRow(NamedTuple):
     status: str
     error: str
     service_us: int | str
+    instance: str
+    cold: str
 
 
 COLUMNS = ResultRow._fields
-REPLY_COLUMNS = ("service_us",)
+REPLY_COLUMNS = ("service_us", "instance", "cold")
 NO_VALUE = ""
 """What a reply column holds when the reply carries no value."""
+COLD_TRUE, COLD_FALSE = "true", "false"
+COLD_VALUES = (COLD_TRUE, COLD_FALSE, NO_VALUE)
+OPTIONAL_COLUMNS = ("instance", "cold")
+"""Columns a results file may lack (written before they existed); read as empty."""
 INTEGER_COLUMNS = ("unit", "scheduled_us", "sent_us", "lag_us", "latency_us", "latency_from_schedule_us")
 OPTIONAL_INTEGER_COLUMNS = ("service_us",)
-TEXT_COLUMNS = ("phase", "endpoint", "invocation_id", "status", "error")
+TEXT_COLUMNS = ("phase", "endpoint", "invocation_id", "status", "error", "instance", "cold")
 REQUIRED_TEXT = ("phase", "endpoint", "invocation_id", "status")
 
 PHASE_WARMUP = "warmup"
@@ -171,7 +181,7 @@ class ResultsChunks:
             header = next(csv.reader([raw.decode("utf-8-sig").rstrip("\r\n")]))
         except UnicodeDecodeError:
             raise InputError(f"{self.path}: line 1: not UTF-8 text, expected a results CSV header") from None
-        missing = [column for column in COLUMNS if column not in header]
+        missing = [column for column in COLUMNS if column not in header and column not in OPTIONAL_COLUMNS]
         if missing:
             raise InputError(
                 f"{self.path}: line 1: missing column(s) {', '.join(missing)}; expected the invoker's "
@@ -204,7 +214,7 @@ class ResultsChunks:
                 io.BytesIO(block),
                 header=None,
                 names=header,
-                usecols=list(COLUMNS),
+                usecols=[column for column in COLUMNS if column in header],
                 dtype={column: str for column in TEXT_COLUMNS},
                 keep_default_na=False,
                 na_values={column: [""] for column in OPTIONAL_INTEGER_COLUMNS},
@@ -217,6 +227,9 @@ class ResultsChunks:
         def line_of(row: int) -> int:
             return first_line + block[: starts[row]].count(b"\n")
 
+        for column in OPTIONAL_COLUMNS:
+            if column not in table:
+                table[column] = NO_VALUE
         for column in INTEGER_COLUMNS:
             table[column] = _integers(self.path, table[column], column, line_of, allow_missing=False)
         for column in OPTIONAL_INTEGER_COLUMNS:
@@ -226,6 +239,13 @@ class ResultsChunks:
             if empty.any():
                 row = int(np.flatnonzero(empty)[0])
                 raise InputError(f"{self.path}: line {line_of(row)}, column {column!r}: empty, expected a value")
+        wrong_cold = ~table["cold"].isin(COLD_VALUES).to_numpy()
+        if wrong_cold.any():
+            row = int(np.flatnonzero(wrong_cold)[0])
+            raise InputError(
+                f"{self.path}: line {line_of(row)}, column 'cold': {table['cold'].iloc[row]!r}, "
+                f"expected {COLD_TRUE}, {COLD_FALSE} or empty"
+            )
         wrong_phase = ~table["phase"].isin(PHASES).to_numpy()
         if wrong_phase.any():
             row = int(np.flatnonzero(wrong_phase)[0])

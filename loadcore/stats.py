@@ -1,7 +1,8 @@
 """Mergeable, bounded-memory statistics of results rows: one entry type for every breakdown.
 
-`CallStats` counts a set of calls by status and keeps HDR histograms (`loadcore.histogram`)
-of their latency from send, latency from schedule and send lag. The same type serves the
+`CallStats` counts a set of calls by status and by cold start (the `cold` column: cold, warm,
+unknown) and keeps HDR histograms (`loadcore.histogram`) of their latency from send, latency
+from schedule and send lag. The same type serves the
 measured phase of a run, one function, one unit or one worker, and entries of several
 processes or worker nodes merge exactly (`merge`), as Locust's stats entries do. `StatsByKey`
 holds one entry per key, filled from whole columns. Memory depends on the number of entries,
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from loadcore.histogram import merge_histogram, new_histogram, percentiles, record_values
-from loadcore.results import STATUS_OK, ResultRow
+from loadcore.results import COLD_FALSE, COLD_TRUE, STATUS_OK, ResultRow
 
 SUMMARY_SIGNIFICANT_FIGURES = 3  # 0.1 %: a run as a whole
 BREAKDOWN_SIGNIFICANT_FIGURES = 2  # 1 %: per function, unit, worker
@@ -35,17 +36,19 @@ DISTRIBUTIONS = {
 
 
 class CallStats:
-    """Counts by status and the `DISTRIBUTIONS` histograms of one set of calls."""
+    """Counts by status and by cold start, and the `DISTRIBUTIONS` histograms of one set of calls."""
 
     def __init__(self, significant_figures: int = SUMMARY_SIGNIFICANT_FIGURES) -> None:
         self.significant_figures = significant_figures
         self.statuses: Counter = Counter()
+        self.cold_flags: Counter = Counter()  # the `cold` column's values: COLD_TRUE, COLD_FALSE, ""
         self.histograms = {name: new_histogram(significant_figures) for name in DISTRIBUTIONS}
         self._pending = {name: array("q") for name in DISTRIBUTIONS}
 
     def add_rows(self, rows: Sequence[ResultRow]) -> None:
         """Count these rows (all of them)."""
         self.statuses.update(row.status for row in rows)
+        self.cold_flags.update(row.cold for row in rows)
         pending = self._pending
         pending["latency_us"].extend(row.latency_us for row in rows)
         pending["latency_from_schedule_us"].extend(row.latency_from_schedule_us for row in rows)
@@ -54,9 +57,12 @@ class CallStats:
         if len(lag) >= FLUSH_EVERY:
             self._flush()
 
-    def add_columns(self, statuses, latency_us, latency_from_schedule_us, lag_us) -> None:
-        """Count many rows given as parallel arrays (or pandas Series) of those columns."""
+    def add_columns(self, statuses, latency_us, latency_from_schedule_us, lag_us, cold=None) -> None:
+        """Count many rows given as parallel arrays (or pandas Series) of those columns (`cold`:
+        the rows' cold-start flags, unknown for all when None)."""
         self.statuses.update(_value_counts(statuses))
+        if cold is not None:
+            self.cold_flags.update(_value_counts(cold))
         for name, values in zip(DISTRIBUTIONS, (latency_us, latency_from_schedule_us, lag_us)):
             record_values(self.histograms[name], np.asarray(values, dtype=np.int64))
 
@@ -72,6 +78,7 @@ class CallStats:
         for name, histogram in self.histograms.items():
             merge_histogram(histogram, other.histograms[name])
         self.statuses.update(other.statuses)
+        self.cold_flags.update(other.cold_flags)
 
     @property
     def calls(self) -> int:
@@ -84,6 +91,16 @@ class CallStats:
     @property
     def errors(self) -> int:
         return self.calls - self.ok
+
+    @property
+    def cold_calls(self) -> int:
+        """Calls that paid a cold start."""
+        return self.cold_flags.get(COLD_TRUE, 0)
+
+    @property
+    def warm_calls(self) -> int:
+        """Calls known not to have paid one (the rest are unknown)."""
+        return self.cold_flags.get(COLD_FALSE, 0)
 
     def failures(self) -> dict[str, int]:
         """Calls per failure status, the most frequent first."""
@@ -111,16 +128,16 @@ class StatsByKey:
             self.entries[key] = CallStats(self.significant_figures)
         return self.entries[key]
 
-    def add_columns(self, keys, statuses, latency_us, latency_from_schedule_us, lag_us) -> None:
+    def add_columns(self, keys, statuses, latency_us, latency_from_schedule_us, lag_us, cold=None) -> None:
         """Rows as parallel arrays; `keys` say which entry each row belongs to."""
         codes, unique = pd.factorize(np.asarray(keys))
         columns = [np.asarray(statuses, dtype=object)] + [
             np.asarray(values, dtype=np.int64) for values in (latency_us, latency_from_schedule_us, lag_us)
-        ]
+        ] + [None if cold is None else np.asarray(cold, dtype=object)]
         order = np.argsort(codes, kind="stable")
         ends = np.cumsum(np.bincount(codes, minlength=len(unique)))
         for key, rows in zip(unique.tolist(), np.split(order, ends[:-1])):
-            self.entry(key).add_columns(*(column[rows] for column in columns))
+            self.entry(key).add_columns(*(None if column is None else column[rows] for column in columns))
 
     def merge(self, other: "StatsByKey") -> None:
         for key, stats in other.entries.items():

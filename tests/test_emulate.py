@@ -218,7 +218,7 @@ def test_cli_announces_the_port_and_stops_cleanly_on_sigint(inputs, tmp_path):
     try:
         line = process.stdout.readline().strip()
         port = int(port_file.read_text())
-        assert line == f"serving 5 functions on 127.0.0.1:{port}"
+        assert line == f"serving 5 functions, scaling with cold starts by memory, concurrency 1, keep-alive 60 s, on 127.0.0.1:{port}"
         assert call(port, FAST).startswith("fast (pid ")
         process.send_signal(signal.SIGINT)
         assert process.wait(10) == 0

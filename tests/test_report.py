@@ -43,9 +43,10 @@ def results_rows(n: int, units: int = 6, warmup: int = 2, seed: int = 0) -> list
 
 
 def write_results(path, rows) -> str:
+    """A results file of `rows`; rows without the newest columns make a file of an older invoker."""
     with open(path, "w", newline="") as file:
         writer = csv.writer(file, lineterminator="\n")
-        writer.writerow(COLUMNS)
+        writer.writerow(COLUMNS[: len(rows[0])] if rows else COLUMNS)
         writer.writerows(rows)
     return str(path)
 

@@ -36,6 +36,8 @@ def make_rows(n: int, seed: int = 0, warmup: int = 0) -> list[dict]:
             "status": status,
             "error": "" if status == "OK" else "boom",
             "service_us": "",
+            "instance": "",
+            "cold": "",
         })
     assert set(rows[0]) == set(COLUMNS)
     return rows

@@ -5,8 +5,11 @@ from pathlib import Path
 import typer
 
 from invoker import emulate as emulator
+from invoker.scaling import US_PER_S, Policy
 from loadcore import shipped
 from loadcore.errors import InputError
+
+_DEFAULT = Policy()
 
 
 def emulate(
@@ -32,12 +35,24 @@ def emulate(
     fail_endpoint: list[str] = typer.Option(
         [], "--fail-endpoint", metavar="<host>", help="Every call to this endpoint fails with status UNKNOWN (repeatable)."
     ),
+    warm: bool = typer.Option(False, "--warm", help="Always warm: one instance per function, no cold starts, no limit."),
+    cold_start_ms: int = typer.Option(
+        None, min=0, help="Cold-start delay of a new instance [default: by the function's trace memory, as invitro: "
+                          "<= 10 MB 300, <= 60 MB 750, else 1,250 ms]."),
+    container_concurrency: int = typer.Option(
+        _DEFAULT.container_concurrency, min=0, help="Calls one instance serves at once (0: no limit)."),
+    keep_alive: float = typer.Option(
+        _DEFAULT.keep_alive_us / US_PER_S, min=0.0, help="Seconds an idle instance lives (Knative: 60-90 s)."),
+    max_scale: int = typer.Option(_DEFAULT.max_scale, min=0, help="Most instances per function (0: no limit)."),
+    scaling_out: Path = typer.Option(None, help="Write the instance counts over time here (scaling.csv)."),
 ) -> None:
     """Serve emulated proxy functions over gRPC (helloworld.Greeter/SayHello, plaintext HTTP/2).
 
     Functions are told apart by the x-loadgen-endpoint header or the call's :authority, wait a
     service time drawn from their proxy's duration percentiles, and reply "<proxy> (pid N) | <µs>".
-    Unknown endpoints get NOT_FOUND. Stops cleanly on Ctrl-C or SIGTERM.
+    They scale like Knative (instances on demand, cold starts, keep-alive); each reply's trailing
+    metadata names its instance and whether the call was cold. Unknown endpoints get NOT_FOUND.
+    Stops cleanly on Ctrl-C or SIGTERM.
     """
     if sink == (mapping is not None):
         raise InputError("give MAPPING (a mapping.csv to emulate) or --sink (answer every endpoint), exactly one of them")
@@ -49,6 +64,7 @@ def emulate(
     if unknown:
         raise InputError(f"--fail-endpoint {unknown[0]!r}: not an endpoint of {mapping}")
     faults = emulator.Faults(error_rate, failing)
+    scaling = _scaling(warm, cold_start_ms, container_concurrency, keep_alive, max_scale, scaling_out, sink, processes)
     try:
         emulator.serve(
             functions,
@@ -59,8 +75,23 @@ def emulate(
             port=port,
             seed=seed,
             faults=faults,
+            scaling=scaling,
             concurrency=concurrency,
         )
     except RuntimeError as error:
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(1) from None
+
+
+def _scaling(warm, cold_start_ms, container_concurrency, keep_alive, max_scale, scaling_out, sink, processes):
+    """The `Scaling` the options ask for, refusing options that would have no effect."""
+    policy = Policy(container_concurrency, round(keep_alive * US_PER_S), max_scale)
+    given = [name for name, value in (("--cold-start-ms", cold_start_ms is not None), ("--scaling-out", scaling_out),
+                                       ("--container-concurrency", policy.container_concurrency != _DEFAULT.container_concurrency),
+                                       ("--keep-alive", policy.keep_alive_us != _DEFAULT.keep_alive_us),
+                                       ("--max-scale", policy.max_scale != _DEFAULT.max_scale)) if value]  # fmt: skip
+    if given and (warm or sink):
+        raise InputError(f"{', '.join(given)}: only when functions scale (not with {'--warm' if warm else '--sink'})")
+    if scaling_out is not None and processes > 1:
+        raise InputError("--scaling-out: only with --processes 1 (each process scales its own instances)")
+    return emulator.Scaling(warm=warm, cold_start_ms=cold_start_ms, policy=policy, output=scaling_out)

@@ -9,7 +9,7 @@ from invoker.dispatch import Target
 from invoker.replay import ReplayOptions, replay as run_replay, stop_message
 from invoker.schedule import parse_shard
 from loadcore.console import progress, render_phase, summary_console
-from loadcore.units import Granularity
+from loadcore.units import Granularity, format_unix_us
 
 
 def replay(
@@ -53,7 +53,8 @@ def replay(
                                                            in_flight=p.in_flight, errors=p.errors))
     if not quiet:
         render_phase(outcome.summary, console)
-        console.print(f"{outcome.rows_written:,} rows written to {output}", soft_wrap=True, markup=False)
+        t0 = f" (t0 {format_unix_us(outcome.t0_unix_us)})" if outcome.t0_unix_us else ""
+        console.print(f"{outcome.rows_written:,} rows written to {output}{t0}", soft_wrap=True, markup=False)
     for warning in outcome.warnings:
         console.print(f"warning: {warning}", style="yellow", soft_wrap=True, markup=False)
     if outcome.write_error:
