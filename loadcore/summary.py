@@ -12,12 +12,23 @@ and `summary.json` (`Summary`, what `loadgen report` writes), with their writer 
                   "scheduled_calls"|null, "issued_fraction"|null, "measured_seconds"|null,
                   "scheduled_rps"|null, "achieved_rps"|null,
                   "latency_us": <distribution>, "latency_from_schedule_us": <distribution>,
-                  "send_lag_us": <distribution>},
+                  "send_lag_us": <distribution>, "cold_calls", "warm_calls"},
      "units":    [{"unit", "phase", "issued", "scheduled"|null, "errors",
-                   "latency_us": <distribution>, "latency_from_schedule_us": <distribution>}, ...],
+                   "latency_us": <distribution>, "latency_from_schedule_us": <distribution>,
+                   "cold_calls"}, ...],
      "functions": [{"endpoint", "service"|null, "proxy"|null, "calls", "errors",
                     "latency_us": <distribution>, "latency_from_schedule_us": <distribution>,
-                    "profiled_duration_us"|null, "slowdown_p50"|null, "slowdown_p99"|null}, ...]}
+                    "profiled_duration_us"|null, "slowdown_p50"|null, "slowdown_p99"|null,
+                    "cold_calls", "warm_calls"}, ...],
+     "cold_starts": null | {"source": "reported"|"inferred"|"reported and inferred",
+                    "reported_calls", "inferred_calls", "cold_calls", "warm_calls", "cold_share"|null,
+                    "latency_us": {"cold": <distribution>, "warm": <distribution>},
+                    "latency_from_schedule_us": {"cold": <distribution>, "warm": <distribution>},
+                    "scaling": path|null, "t0_unix_us"|null,
+                    "functions": [{"function", "calls", "cold_calls", "cold_share"|null,
+                                   "scale_from_zero"|null, "max_instances"|null}, ...],
+                    "scale_from_zero": {"events", "delay_us": <distribution>}|null,
+                    "instances": [{"function", "time_s": [...], "ready": [...], "pending": [...]}, ...]}}
 
 A distribution is `{"p50", "p90", "p99", "p99.9", "p99.99", "max"}` in µs (all null when it
 holds no call); `max` is exact, the percentiles are HDR-histogram values (0.1 % precision for
@@ -26,6 +37,16 @@ included); `functions` covers the measured phase only, worst p99 latency from sc
 The slowdown is the latency from schedule divided by the proxy's profiled duration (timed
 inside the relay, so it includes the platform's whole overhead: ingress, activator,
 queue-proxy, cold starts).
+
+Cold starts (measured phase): `cold_calls` paid one, `warm_calls` did not, the rest are
+unknown. A call's flag is *reported* when its reply said (the results' `cold` column: `invoker
+emulate`, or a function that sends the trailers), else *inferred* from scaling.csv when the
+report had one and the run's t0 (`cold_likely`: sent while its function had no ready Pod,
+`loadgen.coldstarts`). `cold_starts.functions` lists the functions by Knative Service name,
+most cold calls first, with the scale-from-zero events and the most instances (ready +
+pending) that scaling.csv shows; `instances` holds the scaling.csv series of the functions with
+the most cold calls (what the `instances` figure draws), `time_s` from t0 (or from the first
+row when t0 is unknown). Keys added after a summary.json was written read as their defaults.
 """
 
 import dataclasses
@@ -76,6 +97,8 @@ class PhaseSummary:
     latency_us: Distribution
     latency_from_schedule_us: Distribution
     send_lag_us: Distribution
+    cold_calls: int = 0
+    warm_calls: int = 0
 
     @classmethod
     def of(cls, stats: CallStats, warmup_calls: int = 0, scheduled_calls: int | None = None,
@@ -97,6 +120,8 @@ class PhaseSummary:
             latency_us=Distribution(stats.percentiles("latency_us")),
             latency_from_schedule_us=Distribution(stats.percentiles("latency_from_schedule_us")),
             send_lag_us=Distribution(stats.percentiles("send_lag_us")),
+            cold_calls=stats.cold_calls,
+            warm_calls=stats.warm_calls,
         )
 
 
@@ -129,6 +154,7 @@ class UnitSummary:
     errors: int
     latency_us: Distribution
     latency_from_schedule_us: Distribution
+    cold_calls: int = 0
 
 
 @dataclass(frozen=True)
@@ -143,6 +169,51 @@ class FunctionSummary:
     profiled_duration_us: float | None
     slowdown_p50: float | None
     slowdown_p99: float | None
+    cold_calls: int = 0
+    warm_calls: int = 0
+
+
+@dataclass(frozen=True)
+class ColdStartFunction:
+    function: str
+    calls: int
+    cold_calls: int
+    cold_share: float | None
+    scale_from_zero: int | None
+    max_instances: int | None
+
+
+@dataclass(frozen=True)
+class ScaleFromZero:
+    events: int
+    delay_us: Distribution
+
+
+@dataclass(frozen=True)
+class InstanceSeries:
+    function: str
+    time_s: list[float]
+    ready: list[int]
+    pending: list[int]
+
+
+@dataclass(frozen=True)
+class ColdStarts:
+    """The cold starts of the measured phase (see the module docstring)."""
+
+    source: str
+    reported_calls: int
+    inferred_calls: int
+    cold_calls: int
+    warm_calls: int
+    cold_share: float | None
+    latency_us: dict[str, Distribution]
+    latency_from_schedule_us: dict[str, Distribution]
+    scaling: str | None
+    t0_unix_us: int | None
+    functions: list[ColdStartFunction]
+    scale_from_zero: ScaleFromZero | None
+    instances: list[InstanceSeries]
 
 
 @dataclass(frozen=True)
@@ -155,6 +226,7 @@ class Summary:
     measured: PhaseSummary
     units: list[UnitSummary]
     functions: list[FunctionSummary]
+    cold_starts: ColdStarts | None = None
 
     def to_json(self) -> dict:
         return _to_json(self)
@@ -196,7 +268,8 @@ def _from_json(kind, value):
         return Distribution.from_json(value)
     if dataclasses.is_dataclass(kind):
         hints = typing.get_type_hints(kind)
-        return kind(**{f.name: _from_json(hints[f.name], value[f.name]) for f in dataclasses.fields(kind)})
+        return kind(**{f.name: _from_json(hints[f.name], value[f.name]) for f in dataclasses.fields(kind)
+                       if f.name in value or f.default is dataclasses.MISSING})
     origin, arguments = typing.get_origin(kind), typing.get_args(kind)
     if origin is list:
         return [_from_json(arguments[0], item) for item in value]

@@ -24,6 +24,8 @@ not seen.
 import numpy as np
 import pandas as pd
 
+from loadcore.results import COLD_FALSE, COLD_TRUE, NO_VALUE
+
 UNKNOWN = -1
 
 
@@ -57,6 +59,18 @@ def cold_likely(scaling: pd.DataFrame, endpoints: np.ndarray, sent_unix_us: np.n
     """Per call: 1 (sent while its function had no ready Pod), 0 (it had one), UNKNOWN (-1)."""
     ready = ready_when_sent(scaling, function_of(endpoints), sent_unix_us)
     return np.where(ready == UNKNOWN, UNKNOWN, (ready == 0).astype(np.int64))
+
+
+class ColdInference:
+    """`cold_likely` as the results' `cold` values, for calls of a run that began at Unix µs
+    `t0_unix_us` (their `sent_us` count from it): `loadgen.merge.merge_results(infer_cold=...)`."""
+
+    def __init__(self, scaling: pd.DataFrame, t0_unix_us: int) -> None:
+        self.scaling, self.t0_unix_us = scaling, t0_unix_us
+
+    def __call__(self, endpoints: np.ndarray, sent_us: np.ndarray) -> np.ndarray:
+        likely = cold_likely(self.scaling, endpoints, self.t0_unix_us + sent_us.astype(np.int64))
+        return np.select([likely == 1, likely == 0], [COLD_TRUE, COLD_FALSE], NO_VALUE).astype(object)
 
 
 def scale_from_zero(scaling: pd.DataFrame) -> pd.DataFrame:

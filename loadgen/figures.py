@@ -26,11 +26,11 @@ def _pyplot():
     return plt
 
 
-def new_figure(width: float = 7.0, height: float = 4.5, rows: int = 1, columns: int = 1):
-    """A figure and its axes (an array of them for a grid) in the toolkit's style."""
+def new_figure(width: float = 7.0, height: float = 4.5, rows: int = 1, columns: int = 1, sharex: bool = False):
+    """A figure and its axes (an array of them for a grid, sharing x if `sharex`) in the toolkit's style."""
     plt = _pyplot()
     plt.rcParams.update(STYLE)
-    return plt.subplots(rows, columns, figsize=(width, height), layout="constrained")
+    return plt.subplots(rows, columns, figsize=(width, height), layout="constrained", sharex=sharex)
 
 
 def save(figure, out_dir: Path, name: str, file_format: str) -> Path:

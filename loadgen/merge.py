@@ -6,6 +6,10 @@ grow with the row count, except for de-duplication: rows are de-duplicated by
 `invocation_id` (the first row of an id wins) using a set of 64-bit hashes of the ids, 8 bytes
 per row kept in sorted arrays (80 MB for ten million rows). Two distinct ids share a hash with
 probability below 1e-6 at a hundred million rows; such a row would be counted as a duplicate.
+
+Each row's cold-start flag is its `cold` column (what its reply said), or, where that is
+empty and an `infer_cold` is given (`loadgen.coldstarts.ColdInference`), the one inferred for
+it; measured calls are also kept apart by flag (`by_cold`: cold / warm latencies).
 """
 
 from collections.abc import Callable
@@ -15,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from loadcore.results import PHASE_MEASURE, ResultsChunks
+from loadcore.results import COLD_FALSE, COLD_TRUE, NO_VALUE, PHASE_MEASURE, ResultsChunks
 from loadcore.stats import CallStats, StatsByKey
 from loadcore.units import UNIT_US
 
@@ -68,6 +72,9 @@ class MergedResults:
     last_warmup_unit: int = -1
     files: list[FileRead] = field(default_factory=list)
     max_offset_us: int = 0
+    by_cold: StatsByKey = field(default_factory=StatsByKey)
+    reported_cold: int = 0
+    inferred_cold: int = 0
 
     @property
     def granularity(self) -> str:
@@ -78,8 +85,10 @@ class MergedResults:
         return "second" if self.max_offset_us < UNIT_US["second"] else "minute"
 
 
-def merge_results(paths: list[Path], on_progress: Callable[[int], None] = lambda done: None) -> MergedResults:
-    """Stream every results file into one `MergedResults`; `on_progress(bytes read so far)`."""
+def merge_results(paths: list[Path], on_progress: Callable[[int], None] = lambda done: None,
+                  infer_cold: Callable | None = None) -> MergedResults:  # fmt: skip
+    """Stream every results file into one `MergedResults`; `on_progress(bytes read so far)`;
+    `infer_cold(endpoints, sent_us)`: flags for rows whose reply said nothing."""
     merged = MergedResults()
     seen = SeenIds()
     done = 0
@@ -89,7 +98,7 @@ def merge_results(paths: list[Path], on_progress: Callable[[int], None] = lambda
         for table in chunks:
             fresh = seen.first_seen(table["invocation_id"])
             read.duplicate_rows += int((~fresh).sum())
-            _add(merged, read, table[fresh])
+            _add(merged, read, table[fresh], infer_cold)
             on_progress(done + chunks.bytes_read)
         done += chunks.bytes_read
         read.rows = chunks.rows
@@ -99,17 +108,25 @@ def merge_results(paths: list[Path], on_progress: Callable[[int], None] = lambda
 
 
 def _columns(table: pd.DataFrame) -> tuple:
-    return table["status"], table["latency_us"], table["latency_from_schedule_us"], table["lag_us"]
+    return table["status"], table["latency_us"], table["latency_from_schedule_us"], table["lag_us"], table["cold"]
 
 
-def _add(merged: MergedResults, read: FileRead, table: pd.DataFrame) -> None:
+def _add(merged: MergedResults, read: FileRead, table: pd.DataFrame, infer_cold) -> None:
     if table.empty:
         return
+    is_measured = (table["phase"] == PHASE_MEASURE).to_numpy()
+    reported = (table["cold"] != NO_VALUE).to_numpy()
+    merged.reported_cold += int((reported & is_measured).sum())
+    if infer_cold is not None and not reported.all():
+        cold = table["cold"].to_numpy(dtype=object, copy=True)
+        unknown = ~reported
+        cold[unknown] = infer_cold(table["endpoint"].to_numpy()[unknown], table["sent_us"].to_numpy()[unknown])
+        table = table.assign(cold=cold)
+        merged.inferred_cold += int(((cold != NO_VALUE) & unknown & is_measured).sum())
     unit = table["unit"].to_numpy()
     offset = table["scheduled_us"].to_numpy() - unit * UNIT_US["second"]
     merged.max_offset_us = max(merged.max_offset_us, int(offset.max()))
     read.units.update(np.unique(unit).tolist())
-    is_measured = (table["phase"] == PHASE_MEASURE).to_numpy()
     if not is_measured.all():
         merged.last_warmup_unit = max(merged.last_warmup_unit, int(unit[~is_measured].max()))
     merged.warmup_calls += int((~is_measured).sum())
@@ -117,3 +134,6 @@ def _add(merged: MergedResults, read: FileRead, table: pd.DataFrame) -> None:
     merged.per_unit.add_columns(unit, *_columns(table))
     merged.measured.add_columns(*_columns(measured))
     merged.per_function.add_columns(measured["endpoint"], *_columns(measured))
+    flagged = measured[measured["cold"].isin((COLD_TRUE, COLD_FALSE)).to_numpy()]
+    if not flagged.empty:
+        merged.by_cold.add_columns(flagged["cold"], *_columns(flagged))

@@ -176,7 +176,7 @@ class ObserveOutcome:
 
 class PodObservation:
     """One observation: `begin()` lists (errors are `InputError`s), `follow()` watches until
-    stopped, `close()` ends the file. `in_background()` runs `follow` in a thread meanwhile."""
+    stopped, `close()` ends the file. `following()` runs `follow` in a thread while a block runs."""
 
     def __init__(self, api: client.ApiClient, selection: Selection, output: Path, clock: Callable[[], int] = time.time_ns,
                  slice_s: int = WATCH_SLICE_S) -> None:  # fmt: skip
@@ -186,7 +186,7 @@ class PodObservation:
         self.outcome = ObserveOutcome(Path(output))
         self.counts: PodCounts | None = None
         self._version = ""
-        self._response = None  # the open watch, for `in_background` to cut short
+        self._response = None  # the open watch, for `following` to cut short
 
     def _now_us(self) -> int:
         return self.clock() // 1000
@@ -304,9 +304,8 @@ class PodObservation:
             self.outcome.failure = f"the pod watch stopped: {error!r}; {self.outcome.path} covers the time until then"
 
     @contextmanager
-    def in_background(self):
-        """`begin()`, then `follow()` in a thread until the block ends; then `close()`."""
-        self.begin()
+    def following(self):
+        """After `begin()`: `follow()` in a thread until the block ends, then `close()`."""
         stop = threading.Event()
         thread = threading.Thread(target=self._follow_or_note, args=(stop,), name="pod-watch", daemon=True)
         thread.start()

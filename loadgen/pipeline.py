@@ -3,11 +3,14 @@
 It chains the stages' own library calls: `loadgen.generate` with the `local` or `knative`
 deploy step, then `invoker.replay` (through `invoker emulate`, run as a child process on
 127.0.0.1, for `local`), then `loadgen.report`. Every file lands in `out`: mapping.csv,
-load.json, latency.csv and report/ (summary.json and figures). This is the one master-side
+load.json, latency.csv, scaling.csv and report/ (summary.json and figures). scaling.csv comes
+from the emulator's scaling model (`local`) or from watching the Services' Pods while the
+replay runs (`knative`, `loadgen.observe`). This is the one master-side
 module that uses the invoker library. It prints nothing: it tells its caller what happens
 through `ExperimentEvents` and returns an `ExperimentResult`.
 """
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -20,6 +23,7 @@ from loadcore.errors import InputError
 from loadgen import naming
 from loadgen.deploy.step import SERVING_TARGETS, choose_deploy, deploy_failures
 from loadgen.generate import GenerateOptions, GenerateResult, generate
+from loadgen.observe import ObserveOutcome
 from loadgen.report import ReportResult, report
 
 LOCAL = "local"
@@ -51,21 +55,26 @@ class ExperimentFiles:
     load: Path
     results: Path
     report: Path
+    scaling: Path
 
     @classmethod
     def under(cls, out: Path) -> "ExperimentFiles":
-        return cls(out / "mapping.csv", out / "load.json", out / "latency.csv", out / "report")
+        return cls(out / "mapping.csv", out / "load.json", out / "latency.csv", out / "report", out / "scaling.csv")
 
 
 @dataclass
 class ExperimentResult:
-    """What the run did; `replay` and `report` are None when it stopped after a failed deploy."""
+    """What the run did; `replay` and `report` are None when it stopped after a failed deploy;
+    `observation` is the pod watch of a knative run (None when the Pods could not be listed:
+    `warnings` says why)."""
 
     files: ExperimentFiles
     generated: GenerateResult
     deploy_step: object
     replay: ReplayOutcome | None = None
     report: ReportResult | None = None
+    observation: ObserveOutcome | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 class ExperimentEvents:
@@ -121,18 +130,43 @@ def run_experiment(options: ExperimentOptions, events: ExperimentEvents | None =
     replay_options = ReplayOptions(files.load, files.results, chosen.granularity, chosen.warmup, chosen.duration,
                                    target, processes=options.processes)
     if options.deploy == LOCAL:
-        with emulator_process(str(files.mapping), "--profile", str(chosen.profile)) as port:
+        with emulator_process(str(files.mapping), "--profile", str(chosen.profile), "--scaling-out", str(files.scaling)) as port:
             events.replaying(f"the emulator on 127.0.0.1:{port}")
             local = replace(target, ingress=f"127.0.0.1:{port}")
             result.replay = replay(replace(replay_options, target=local), events.replay_progress)
     else:
-        events.replaying(f"the ingress {target.ingress}" if target.ingress else f"the endpoints' port {target.port}")
-        result.replay = replay(replay_options, events.replay_progress)
+        with _watching_pods(step, files.scaling, result):
+            events.replaying(f"the ingress {target.ingress}" if target.ingress else f"the endpoints' port {target.port}")
+            result.replay = replay(replay_options, events.replay_progress)
     events.replayed(result.replay, files.results)
     task = events.bar.add_task("reading results", total=files.results.stat().st_size)
+    scaling = files.scaling if options.deploy == LOCAL or result.observation is not None else None
     result.report = report(
         [files.results], load=files.load, mapping=files.mapping, warmup=chosen.warmup, duration=chosen.duration,
-        granularity=chosen.granularity, output_dir=files.report,
-        on_progress=lambda done: events.bar.update(task, completed=done),
+        granularity=chosen.granularity, output_dir=files.report, scaling=scaling,
+        t0_unix_us=result.replay.t0_unix_us, on_progress=lambda done: events.bar.update(task, completed=done),
     )  # fmt: skip
     return result
+
+
+@contextmanager
+def _watching_pods(step, output: Path, result: ExperimentResult):
+    """Watch the Pods of the run's Services into `output` while the block runs (`loadgen.observe`);
+    a cluster that will not list them leaves a warning, and the replay runs all the same."""
+    from loadgen.deploy.cluster import connect
+    from loadgen.observe import PodObservation, Selection
+
+    knative = step.options
+    with connect(knative.kubeconfig, knative.context) as api:
+        observation = PodObservation(api, Selection(knative.namespace, knative.run_id), output)
+        try:
+            observation.begin()
+        except InputError as error:
+            observation.close()
+            output.unlink()
+            result.warnings.append(f"not watching the Pods, so no scaling.csv and no cold starts: {error.message}")
+            yield
+            return
+        result.observation = observation.outcome
+        with observation.following():
+            yield

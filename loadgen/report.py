@@ -3,7 +3,9 @@
 `report()` merges the results files (`loadgen.merge`), reads what load.json scheduled and what
 mapping.csv profiled, builds the `loadcore.summary.Summary` (documented there), writes it and
 the figures (`loadgen.report_figures`), and returns it; the CLI prints it
-(`loadgen.report_tables`). The run's shape is read from the results unless given: the
+(`loadgen.report_tables`). With a scaling.csv (`loadgen observe`, `invoker emulate
+--scaling-out`) it adds the instances over time and, given the run's t0, infers the cold
+starts the replies did not report (`loadgen.coldstarts`). The run's shape is read from the results unless given: the
 granularity from the scheduled times, the warm-up from the `phase` column, the measured units
 up to the last unit with results.
 """
@@ -18,20 +20,28 @@ import pandas as pd
 from loadcore import histogram
 from loadcore.loadfile import read_load
 from loadcore.mappingfile import read_mapping
-from loadcore.results import PHASE_MEASURE, PHASE_WARMUP
+from loadcore.results import COLD_FALSE, COLD_TRUE, PHASE_MEASURE, PHASE_WARMUP
+from loadcore.scalingfile import read_scaling
 from loadcore.stats import CallStats
 from loadcore.summary import (
+    ColdStartFunction,
+    ColdStarts,
     Distribution,
     FileSummary,
     FunctionSummary,
     Inputs,
+    InstanceSeries,
     PhaseSummary,
+    ScaleFromZero,
     Summary,
     UnitSummary,
 )
 from loadcore.units import UNIT_US
-from loadgen import report_figures
+from loadgen import coldstarts, report_figures
 from loadgen.merge import MergedResults, merge_results
+
+INSTANCE_FUNCTIONS = 6
+"""Functions whose instances over time the summary and the `instances` figure show."""
 
 
 @dataclass(frozen=True)
@@ -64,16 +74,24 @@ def report(
     granularity: str | None = None,
     output_dir: Path = Path("report"),
     file_format: str = "png",
+    scaling: Path | None = None,
+    t0_unix_us: int | None = None,
     on_progress: Callable[[int], None] = lambda done: None,
 ) -> ReportResult:
-    """Merge `results`, write `output_dir/summary.json` and the figures; `on_progress(bytes read)`."""
+    """Merge `results`, write `output_dir/summary.json` and the figures; `on_progress(bytes read)`.
+
+    `scaling` is a scaling.csv of the run; `t0_unix_us` the run's t0 on the wall clock (Unix µs,
+    `invoker replay` prints it), which places the calls on scaling.csv's clock."""
     histogram.check()
-    merged = merge_results(results, on_progress)
+    observed = read_scaling(scaling) if scaling is not None else None
+    infer = coldstarts.ColdInference(observed, t0_unix_us) if observed is not None and t0_unix_us is not None else None
+    merged = merge_results(results, on_progress, infer)
     scheduled = Scheduled.from_load(load) if load else None
     profiles = function_profiles(read_mapping(mapping), merged.per_function.entries) if mapping else None
     summary = build_summary(
         merged, results=[str(p) for p in results], load=load, mapping=mapping, scheduled=scheduled,
         warmup_units=warmup, measured_units=duration, granularity=granularity, function_profiles=profiles,
+        scaling=scaling, observed=observed, t0_unix_us=t0_unix_us,
     )  # fmt: skip
     written = [summary.write(Path(output_dir) / "summary.json")]
     written += report_figures.write_figures(merged, summary, Path(output_dir), file_format)
@@ -130,6 +148,9 @@ def build_summary(
     measured_units: int | None = None,
     granularity: str | None = None,
     function_profiles: pd.DataFrame | None = None,
+    scaling: Path | None = None,
+    observed: pd.DataFrame | None = None,
+    t0_unix_us: int | None = None,
 ) -> Summary:
     """The `summary.json` of `merged` (see `loadcore.summary`).
 
@@ -137,7 +158,8 @@ def build_summary(
     --warmup --duration` played it. By default `warmup_units` is one past the last unit
     with warm-up rows, `measured_units` runs to the last unit with results, and
     `granularity` is the one the scheduled times show. `function_profiles` comes from
-    `function_profiles()`.
+    `function_profiles()`. `observed` is the scaling.csv at `scaling` (`read_scaling`), and
+    `t0_unix_us` the run's t0, when known.
     """
     granularity = granularity or merged.granularity
     notes = []
@@ -169,6 +191,7 @@ def build_summary(
                 f"{units} ({warmup_units} warm-up); give --duration if the run was meant to be longer"
             )
     measured_seconds = measured_units * UNIT_US[granularity] / 1e6
+    cold_starts = _cold_starts(merged, scaling, observed, t0_unix_us, notes)
     return Summary(
         inputs=Inputs(list(results), _text(load), _text(mapping), granularity, warmup_units, measured_units),
         files=[
@@ -185,6 +208,7 @@ def build_summary(
         ),
         units=_units(merged, calls_per_unit, warmup_units, units),
         functions=_functions(merged, function_profiles),
+        cold_starts=cold_starts,
     )
 
 
@@ -206,6 +230,7 @@ def _units(merged: MergedResults, calls_per_unit: np.ndarray | None, warmup_unit
             errors=stats.errors,
             latency_us=Distribution(stats.percentiles("latency_us")),
             latency_from_schedule_us=Distribution(stats.percentiles("latency_from_schedule_us")),
+            cold_calls=stats.cold_calls,
         ))
     return summaries
 
@@ -253,6 +278,101 @@ def _functions(merged: MergedResults, profiles: pd.DataFrame | None) -> list[Fun
             profiled_duration_us=duration,
             slowdown_p50=from_schedule["p50"] / duration if slowdown else None,
             slowdown_p99=from_schedule["p99"] / duration if slowdown else None,
+            cold_calls=stats.cold_calls,
+            warm_calls=stats.warm_calls,
         ))
     functions.sort(key=lambda f: -(f.latency_from_schedule_us["p99"] or 0))
     return functions
+
+
+def _cold_starts(merged: MergedResults, scaling: Path | None, observed: pd.DataFrame | None, t0_unix_us: int | None,
+                 notes: list[str]) -> ColdStarts | None:  # fmt: skip
+    """The cold starts of the measured phase, when a reply reported one or scaling.csv was given;
+    adds to `notes` what kept the inference from working."""
+    if not (merged.reported_cold or merged.inferred_cold or observed is not None):
+        return None
+    unknown = merged.measured.calls - merged.reported_cold
+    if observed is not None and unknown:
+        if t0_unix_us is None:
+            notes.append(f"{scaling}: without the run's t0 (--t0, printed by invoker replay) the {unknown:,} calls "
+                         f"whose replies did not say cannot be placed on its clock; no cold start inferred")
+        elif not merged.inferred_cold:
+            first, last = observed["time_us"].min(), observed["time_us"].max()
+            notes.append(f"{scaling}: none of the {unknown:,} calls whose replies did not say falls within its rows "
+                         f"for their function ({_utc(first)} to {_utc(last)}); another run's file, or the wrong --t0?")
+    sources = [name for name, count in (("reported", merged.reported_cold), ("inferred", merged.inferred_cold)) if count]
+    stats = merged.measured
+    known = stats.cold_calls + stats.warm_calls
+    nothing = CallStats()
+
+    def split(name: str) -> dict[str, Distribution]:
+        return {state: Distribution(merged.by_cold.entries.get(flag, nothing).percentiles(name))
+                for state, flag in (("cold", COLD_TRUE), ("warm", COLD_FALSE))}  # fmt: skip
+
+    functions = _cold_functions(merged, observed)
+    events = coldstarts.scale_from_zero(observed) if observed is not None else None
+    scale_from_zero = None
+    if events is not None:
+        delays = histogram.new_histogram(2)
+        histogram.record_values(delays, events["delay_us"].dropna().to_numpy(dtype=np.int64))
+        scale_from_zero = ScaleFromZero(len(events), Distribution(histogram.percentiles(delays)))
+    return ColdStarts(
+        source=" and ".join(sources) or "none",
+        reported_calls=merged.reported_cold,
+        inferred_calls=merged.inferred_cold,
+        cold_calls=stats.cold_calls,
+        warm_calls=stats.warm_calls,
+        cold_share=stats.cold_calls / known if known else None,
+        latency_us=split("latency_us"),
+        latency_from_schedule_us=split("latency_from_schedule_us"),
+        scaling=_text(scaling),
+        t0_unix_us=t0_unix_us,
+        functions=functions,
+        scale_from_zero=scale_from_zero,
+        instances=_instances(observed, functions, t0_unix_us) if observed is not None else [],
+    )
+
+
+def _utc(time_us: int) -> str:
+    return pd.Timestamp(int(time_us), unit="us", tz="UTC").strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _cold_functions(merged: MergedResults, observed: pd.DataFrame | None) -> list[ColdStartFunction]:
+    """Per Knative Service (endpoints' first label): known and cold calls, and what scaling.csv
+    shows of it; most cold calls first."""
+    calls: dict[str, list[int]] = {}
+    for endpoint, stats in merged.per_function.items():
+        counts = calls.setdefault(coldstarts.function_of(np.array([endpoint]))[0], [0, 0])
+        counts[0] += stats.cold_calls + stats.warm_calls
+        counts[1] += stats.cold_calls
+    events, peaks = {}, {}
+    if observed is not None:
+        events = coldstarts.scale_from_zero(observed)["function"].value_counts().to_dict()
+        peaks = (observed["ready"] + observed["pending"]).groupby(observed["function"]).max().to_dict()
+        for function in peaks:
+            calls.setdefault(function, [0, 0])
+    functions = [
+        ColdStartFunction(function, known, cold, cold / known if known else None,
+                          int(events.get(function, 0)) if function in peaks else None,
+                          int(peaks[function]) if function in peaks else None)
+        for function, (known, cold) in calls.items()
+    ]  # fmt: skip
+    functions.sort(key=lambda f: (-f.cold_calls, -(f.scale_from_zero or 0), f.function))
+    return functions
+
+
+def _instances(observed: pd.DataFrame, functions: list[ColdStartFunction], t0_unix_us: int | None) -> list[InstanceSeries]:
+    """scaling.csv's series of the `INSTANCE_FUNCTIONS` functions with the most cold calls, each
+    carried on to the file's last row (the counts stay until they change)."""
+    origin = t0_unix_us if t0_unix_us is not None else int(observed["time_us"].min())
+    end_s = round((int(observed["time_us"].max()) - origin) / 1e6, 6)
+    rows = dict(tuple(observed.groupby("function", sort=False)))
+    series = []
+    for name in [f.function for f in functions if f.function in rows][:INSTANCE_FUNCTIONS]:
+        table = rows[name]
+        time_s = ((table["time_us"] - origin) / 1e6).round(6).tolist()
+        ready, pending = table["ready"].tolist(), table["pending"].tolist()
+        if time_s[-1] < end_s:
+            time_s, ready, pending = time_s + [end_s], ready + ready[-1:], pending + pending[-1:]
+        series.append(InstanceSeries(name, time_s, ready, pending))
+    return series

@@ -1,18 +1,26 @@
 """The figures of `loadgen report`, from the merged results and the summary built from them:
 `latency-cdf` (both anchors, log x), `send-lag-cdf`, `latency-per-unit` (p50/p99/p99.9 per
 unit, warm-up shaded), `calls-per-unit` (issued, OK and failed, vs scheduled) and
-`worst-functions-p99` (the `WORST_FUNCTIONS` worst functions)."""
+`worst-functions-p99` (the `WORST_FUNCTIONS` worst functions); when calls have cold-start
+flags, `latency-cdf-cold-warm` (cold and warm calls apart), and with a scaling.csv,
+`instances` (ready and pending instances over time of the functions with the most cold calls)."""
 
 from pathlib import Path
 
 import numpy as np
 
+from matplotlib.ticker import MaxNLocator
+
 from loadcore.histogram import cdf
+from loadcore.results import COLD_FALSE, COLD_TRUE
 from loadcore.summary import FunctionSummary, Summary
 from loadgen import figures
 from loadgen.merge import MergedResults
 
 WORST_FUNCTIONS = 20
+COLD_SOURCES = {"reported": "reported by the replies", "inferred": "inferred from scaling.csv",
+                "reported and inferred": "reported by the replies or inferred from scaling.csv", "none": "unknown"}
+"""How the summary's `cold_starts.source` reads in titles."""
 
 
 def function_label(function: FunctionSummary) -> str:
@@ -23,14 +31,20 @@ def function_label(function: FunctionSummary) -> str:
 
 def write_figures(merged: MergedResults, summary: Summary, out_dir: Path, file_format: str) -> list[Path]:
     """The report's figures, named `latency-cdf`, `send-lag-cdf`, `latency-per-unit`,
-    `calls-per-unit` and `worst-functions-p99`."""
-    return [
+    `calls-per-unit` and `worst-functions-p99`, then `latency-cdf-cold-warm` and `instances`
+    when there is something to draw."""
+    written = [
         _latency_cdf(merged, out_dir, file_format),
         _send_lag_cdf(merged, out_dir, file_format),
         _latency_per_unit(summary, out_dir, file_format),
         _calls_per_unit(summary, out_dir, file_format),
         _worst_functions(summary, out_dir, file_format),
     ]
+    if len(merged.by_cold):
+        written.append(_cold_warm_cdf(merged, summary, out_dir, file_format))
+    if summary.cold_starts is not None and summary.cold_starts.instances:
+        written.append(_instances(summary, out_dir, file_format))
+    return written
 
 
 def _latency_cdf(merged: MergedResults, out_dir: Path, file_format: str) -> Path:
@@ -115,3 +129,44 @@ def _worst_functions(summary: Summary, out_dir: Path, file_format: str) -> Path:
     axes.set_xlabel("p99 latency from schedule (ms)")
     axes.set_title(f"The {len(worst)} functions with the worst p99 latency, measured phase")
     return figures.save(figure, out_dir, "worst-functions-p99", file_format)
+
+
+def _cold_warm_cdf(merged: MergedResults, summary: Summary, out_dir: Path, file_format: str) -> Path:
+    figure, axes = figures.new_figure()
+    how = COLD_SOURCES[summary.cold_starts.source]
+    for flag, label, color in ((COLD_TRUE, "cold", "tab:blue"), (COLD_FALSE, "warm", "tab:orange")):
+        if flag not in merged.by_cold:
+            continue
+        stats = merged.by_cold.entry(flag)
+        values, fractions = cdf(stats.histogram("latency_from_schedule_us"))
+        axes.step(np.maximum(values, 1) / 1000, fractions, where="post", color=color,
+                  label=f"{label} ({stats.calls:,} calls)")  # fmt: skip
+    axes.set_xscale("log")
+    axes.set_xlabel("latency from scheduled time (ms, log scale)")
+    axes.set_ylabel("fraction of calls ≤ latency")
+    axes.set_ylim(0, 1.01)
+    axes.set_title(f"Latency CDF of cold and warm calls, measured phase\n(cold starts {how})")
+    axes.legend(loc="lower right")
+    return figures.save(figure, out_dir, "latency-cdf-cold-warm", file_format)
+
+
+def _instances(summary: Summary, out_dir: Path, file_format: str) -> Path:
+    cold = summary.cold_starts
+    series = cold.instances
+    figure, grid = figures.new_figure(9, 1.6 * len(series) + 1.2, rows=len(series), sharex=True)
+    grid = np.atleast_1d(grid)
+    calls = {f.function: f for f in cold.functions}
+    for axes, one in zip(grid, series):
+        axes.step(one.time_s, one.ready, where="post", color="tab:green", label="ready")
+        axes.step(one.time_s, np.add(one.ready, one.pending), where="post", color="tab:grey", linestyle="--",
+                  label="ready + pending")  # fmt: skip
+        info = calls[one.function]
+        axes.set_title(f"{one.function}: {info.cold_calls:,} cold of {info.calls:,} calls", fontsize=9, loc="left")
+        axes.set_ylabel("instances")
+        axes.set_ylim(bottom=0)
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    grid[0].legend(loc="upper right", fontsize=8)
+    since = "t0" if cold.t0_unix_us is not None else "the first scaling.csv row"
+    grid[-1].set_xlabel(f"seconds since {since}")
+    figure.suptitle(f"Instances over time of the {len(series)} functions with the most cold calls")
+    return figures.save(figure, out_dir, "instances", file_format)

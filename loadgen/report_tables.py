@@ -5,7 +5,7 @@ from rich.table import Table
 from rich.text import Text
 
 from loadcore.summary import Summary
-from loadgen.report_figures import WORST_FUNCTIONS, function_label
+from loadgen.report_figures import COLD_SOURCES, WORST_FUNCTIONS, function_label
 
 
 def _ms(value_us) -> str:
@@ -45,3 +45,52 @@ def _ratio(value) -> str:
     return "–" if value is None else f"{value:.3g}×"
 
 
+
+
+COLD_FUNCTIONS = 10
+"""Rows of the cold-start table at most (all functions are in summary.json)."""
+
+
+def render_cold_starts(summary: Summary, console: Console, limit: int = COLD_FUNCTIONS) -> None:
+    """Cold starts of the measured phase: the share, cold vs warm latency, the functions with
+    the most cold calls (at most `limit`). Nothing when the summary has none."""
+    cold = summary.cold_starts
+    if cold is None:
+        return
+    known = cold.cold_calls + cold.warm_calls
+    share = f"{cold.cold_share:.1%}" if cold.cold_share is not None else "–"
+    title = f"Cold starts ({COLD_SOURCES[cold.source]}): {cold.cold_calls:,} of {known:,} calls, {share}"
+    latency = Table(title=title)
+    latency.add_column("latency from schedule, ms")
+    for label in ("p50", "p90", "p99", "max"):
+        latency.add_column(label, justify="right")
+    for state in ("cold", "warm"):
+        values = cold.latency_from_schedule_us[state]
+        latency.add_row(state, *(_ms(values[label]) for label in ("p50", "p90", "p99", "max")))
+    console.print(latency)
+    functions = [f for f in cold.functions if f.cold_calls or f.scale_from_zero]
+    if not functions:
+        return
+    with_scaling = cold.scaling is not None
+    heading = "Functions with the most cold calls"
+    if len(functions) > limit:
+        heading += f" ({limit} of {len(functions)}; all in summary.json)"
+    table = Table(title=heading)
+    table.add_column("function", overflow="fold")
+    for name in ("calls", "cold", "cold share") + (("from zero", "most instances") if with_scaling else ()):
+        table.add_column(name, justify="right")
+    for function in functions[:limit]:
+        cells = [Text(function.function), f"{function.calls:,}", f"{function.cold_calls:,}",
+                 "–" if function.cold_share is None else f"{function.cold_share:.0%}"]  # fmt: skip
+        if with_scaling:
+            cells += [_count(function.scale_from_zero), _count(function.max_instances)]
+        table.add_row(*cells)
+    console.print(table)
+    if cold.scale_from_zero is not None and cold.scale_from_zero.events:
+        delay = cold.scale_from_zero.delay_us
+        console.print(f"scale-from-zero events: {cold.scale_from_zero.events:,}; time to the first ready instance "
+                      f"p50 {_ms(delay['p50'])} ms, max {_ms(delay['max'])} ms", highlight=False, soft_wrap=True)
+
+
+def _count(value) -> str:
+    return "–" if value is None else f"{value:,}"

@@ -75,7 +75,8 @@ def test_pod_watch_writes_a_row_per_change_and_cold_likely_follows_it(cluster, t
     clock, output = StepClock(), tmp_path / "scaling.csv"
     clock.step = 1
     observation = observe.PodObservation(api, observe.Selection(namespace, RUN), output, clock=clock, slice_s=1)
-    with observation.in_background() as outcome:
+    observation.begin()
+    with observation.following() as outcome:
         wait_rows(output, 2)
         steps = [
             lambda: core.create_namespaced_pod(namespace, pod("fa-1", "fa", hold=True)),

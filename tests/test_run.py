@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from invoker.emulator_process import emulator_process
 from loadgen.cli import app
 from loadcore.mappingfile import read_mapping
+from loadcore.scalingfile import read_scaling
 
 runner = CliRunner()
 
@@ -33,6 +34,14 @@ def test_local_run_invokes_every_call_through_the_emulator_and_reports(small_tra
     assert "invoker replay" not in result.output, "no hint to replay by hand what run replays itself"
     summary = json.loads((out / "report" / "summary.json").read_text())
     assert summary["measured"]["calls"] == calls and summary["measured"]["ok"] == calls
+    # The emulator scaled: every function's first call was cold, and the report says so.
+    cold = summary["cold_starts"]
+    assert cold["source"] == "reported" and cold["reported_calls"] == calls
+    assert cold["cold_calls"] == summary["measured"]["cold_calls"] >= 3
+    assert {f["function"] for f in cold["functions"] if f["cold_calls"]} == {f["function"] for f in cold["functions"]}
+    assert all(f["scale_from_zero"] >= 1 for f in cold["functions"])
+    assert (out / "scaling.csv").exists() and (out / "report" / "instances.png").exists()
+    assert "Cold starts (reported by the replies)" in result.output
 
 
 def test_knative_run_deploys_then_invokes_through_the_ingress(small_trace_workdir, kubeconfig, knative_crd, namespace):
@@ -43,7 +52,14 @@ def test_knative_run_deploys_then_invokes_through_the_ingress(small_trace_workdi
     mapping = read_mapping(small_trace_workdir / "exp" / "mapping.csv")
     assert set(mapping["status"]) == {"ready"}
     summary = json.loads((small_trace_workdir / "exp" / "report" / "summary.json").read_text())
-    assert summary["measured"]["ok"] == scheduled_calls(small_trace_workdir / "exp" / "load.json")
+    calls = scheduled_calls(small_trace_workdir / "exp" / "load.json")
+    assert summary["measured"]["ok"] == calls
+    # The run watched its Services' Pods; localkube runs none, so every call found no ready Pod.
+    scaling = read_scaling(small_trace_workdir / "exp" / "scaling.csv")
+    assert sorted(scaling["function"]) == sorted(set(mapping["service"]))
+    assert (scaling[["ready", "pending", "created"]] == 0).all().all()
+    cold = summary["cold_starts"]
+    assert (cold["source"], cold["inferred_calls"], cold["cold_calls"]) == ("inferred", calls, calls)
 
 
 def test_knative_options_are_refused_for_a_local_run(small_trace_workdir):

@@ -7,7 +7,8 @@ import typer
 from loadcore.console import progress, render_phase, summary_console
 from loadgen import report as library
 from loadgen.cli import options
-from loadgen.report_tables import WORST_FUNCTIONS, render_functions
+from loadcore.units import parse_unix_us
+from loadgen.report_tables import COLD_FUNCTIONS, WORST_FUNCTIONS, render_cold_starts, render_functions
 
 
 def report(
@@ -20,6 +21,10 @@ def report(
     output_dir: Path = typer.Option(Path("report"), help="Where summary.json and the figures go."),
     file_format: options.FigureFormatOption = options.DEFAULT_FIGURE_FORMAT,
     top: int = typer.Option(WORST_FUNCTIONS, min=0, help="Functions shown in the table (worst p99 first)."),
+    scaling: Path = typer.Option(None, help="scaling.csv of the run (loadgen observe, invoker emulate --scaling-out): "
+                                            "instances over time, and cold starts inferred for calls whose replies did not say."),
+    t0: str = typer.Option(None, help="The run's t0 as invoker replay printed it (RFC 3339, or Unix µs): places the "
+                                      "calls on scaling.csv's clock."),
 ) -> None:
     """Merge invoker results, print the measured phase's summary, write summary.json and figures."""
     total = sum(path.stat().st_size for path in results if path.is_file())
@@ -28,7 +33,9 @@ def report(
         result = library.report(
             results, load=load, mapping=mapping, warmup=warmup, duration=duration,
             granularity=granularity.value if granularity else None, output_dir=output_dir,
-            file_format=file_format.value, on_progress=lambda done: bar.update(task, completed=done),
+            file_format=file_format.value, scaling=scaling,
+            t0_unix_us=parse_unix_us(t0, "--t0") if t0 is not None else None,
+            on_progress=lambda done: bar.update(task, completed=done),
         )  # fmt: skip
     print_report(result, top)
 
@@ -41,5 +48,6 @@ def print_report(result: library.ReportResult, top: int = WORST_FUNCTIONS) -> No
         errors.print(f"warning: {warning}", style="yellow", highlight=False, soft_wrap=True, markup=False)
     render_phase(result.summary.measured, console)
     render_functions(result.summary, console, limit=top)
+    render_cold_starts(result.summary, console, limit=min(top, COLD_FUNCTIONS))
     console.print(f"wrote {', '.join(str(path) for path in result.written)}", highlight=False, soft_wrap=True,
                   markup=False)

@@ -62,9 +62,18 @@ def run(
     )  # fmt: skip
     with progress(*_REPLAY_COLUMNS) as bar:
         result = run_experiment(chosen, _Printer(bar, deploy.value))
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     if result.report is None:
         return
+    if result.files.scaling.exists():
+        rows = len(result.files.scaling.read_bytes().splitlines()) - 1
+        typer.echo(f"wrote {result.files.scaling}: {rows:,} rows of instance counts")
     print_report(result.report)
+    observation = result.observation
+    if observation is not None:
+        for warning in observation.warnings + ([observation.failure] if observation.failure else []):
+            typer.echo(f"warning: {warning}", err=True)
     outcome = result.replay
     if outcome.write_error:
         typer.echo(f"Error: {outcome.write_error}", err=True)
