@@ -21,12 +21,10 @@ limit.
 import argparse
 import importlib.util
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -66,18 +64,10 @@ def start_emulator(mode: str, mapping: Path, profile: Path, cpu: str | None, fol
     port = bench_invoker.free_port()
     serves = ["--sink"] if mode == "sink" else [str(mapping), "--profile", str(profile), *MODES[mode]]
     command = [sys.executable, "-c", "from invoker.cli import main; main()", "emulate", *serves, "--port", str(port)]
-    emulator = subprocess.Popen(bench_invoker.pinned(cpu, command), stdout=subprocess.DEVNULL,
-                                stderr=open(folder / "emulate.log", "w"))  # fmt: skip
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return emulator, port
-        if emulator.poll() is not None:
-            sys.exit(f"invoker emulate exited: {(folder / 'emulate.log').read_text()}")
-        time.sleep(0.05)
-    emulator.kill()
-    sys.exit("invoker emulate did not listen within 30 s")
+    log = folder / "emulate.log"
+    emulator = subprocess.Popen(bench_invoker.pinned(cpu, command), stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+    bench_invoker.wait_listening(emulator, port, "invoker emulate", log.read_text)
+    return emulator, port
 
 
 def run_once(mode: str, rate: int, seconds: int, folder: Path, cpus: tuple[str | None, str | None]) -> dict:

@@ -68,16 +68,22 @@ def start_sink(cpu: str | None, max_seconds: int) -> tuple[subprocess.Popen, int
     port = free_port()
     command = pinned(cpu, ["bash", str(GOSINK), str(port), "1", "-max-seconds", str(max_seconds)])
     sink = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 20
+    wait_listening(sink, port, "gosink", lambda: sink.stdout.read())
+    return sink, port
+
+
+def wait_listening(server: subprocess.Popen, port: int, name: str, output, seconds: float = 20) -> None:
+    """Wait until `server` accepts connections on 127.0.0.1:`port`; exit with `output()` if it dies."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return sink, port
-        if sink.poll() is not None:
-            sys.exit(f"gosink exited: {sink.stdout.read()}")
+                return
+        if server.poll() is not None:
+            sys.exit(f"{name} exited: {output()}")
         time.sleep(0.05)
-    sink.kill()
-    sys.exit("gosink did not listen within 20 s")
+    server.kill()
+    sys.exit(f"{name} did not listen within {seconds:g} s")
 
 
 def write_load(path: Path, rate: int, seconds: int) -> None:

@@ -239,20 +239,14 @@ class ResultsChunks:
             if empty.any():
                 row = int(np.flatnonzero(empty)[0])
                 raise InputError(f"{self.path}: line {line_of(row)}, column {column!r}: empty, expected a value")
-        wrong_cold = ~table["cold"].isin(COLD_VALUES).to_numpy()
-        if wrong_cold.any():
-            row = int(np.flatnonzero(wrong_cold)[0])
-            raise InputError(
-                f"{self.path}: line {line_of(row)}, column 'cold': {table['cold'].iloc[row]!r}, "
-                f"expected {COLD_TRUE}, {COLD_FALSE} or empty"
-            )
-        wrong_phase = ~table["phase"].isin(PHASES).to_numpy()
-        if wrong_phase.any():
-            row = int(np.flatnonzero(wrong_phase)[0])
-            raise InputError(
-                f"{self.path}: line {line_of(row)}, column 'phase': {table['phase'].iloc[row]!r}, "
-                f"expected {' or '.join(PHASES)}"
-            )
+        for column, allowed, expected in (("phase", PHASES, " or ".join(PHASES)),
+                                          ("cold", COLD_VALUES, f"{COLD_TRUE}, {COLD_FALSE} or empty")):
+            wrong = ~table[column].isin(allowed).to_numpy()
+            if wrong.any():
+                row = int(np.flatnonzero(wrong)[0])
+                raise InputError(
+                    f"{self.path}: line {line_of(row)}, column {column!r}: {table[column].iloc[row]!r}, expected {expected}"
+                )
         return table
 
 

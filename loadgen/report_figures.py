@@ -55,13 +55,18 @@ def _latency_cdf(merged: MergedResults, out_dir: Path, file_format: str) -> Path
     ):
         values, fractions = cdf(merged.measured.histogram(name))
         axes.step(np.maximum(values, 1) / 1000, fractions, where="post", linestyle=style, label=label)
+    _cdf_axes(axes, "latency (ms, log scale)", f"Latency CDF, measured phase ({merged.measured.calls:,} calls)")
+    return figures.save(figure, out_dir, "latency-cdf", file_format)
+
+
+def _cdf_axes(axes, xlabel: str, title: str) -> None:
+    """Log-x axes of a latency CDF, with its legend."""
     axes.set_xscale("log")
-    axes.set_xlabel("latency (ms, log scale)")
+    axes.set_xlabel(xlabel)
     axes.set_ylabel("fraction of calls ≤ latency")
     axes.set_ylim(0, 1.01)
-    axes.set_title(f"Latency CDF, measured phase ({merged.measured.calls:,} calls)")
+    axes.set_title(title)
     axes.legend(loc="lower right")
-    return figures.save(figure, out_dir, "latency-cdf", file_format)
 
 
 def _send_lag_cdf(merged: MergedResults, out_dir: Path, file_format: str) -> Path:
@@ -141,12 +146,8 @@ def _cold_warm_cdf(merged: MergedResults, summary: Summary, out_dir: Path, file_
         values, fractions = cdf(stats.histogram("latency_from_schedule_us"))
         axes.step(np.maximum(values, 1) / 1000, fractions, where="post", color=color,
                   label=f"{label} ({stats.calls:,} calls)")  # fmt: skip
-    axes.set_xscale("log")
-    axes.set_xlabel("latency from scheduled time (ms, log scale)")
-    axes.set_ylabel("fraction of calls ≤ latency")
-    axes.set_ylim(0, 1.01)
-    axes.set_title(f"Latency CDF of cold and warm calls, measured phase\n(cold starts {how})")
-    axes.legend(loc="lower right")
+    _cdf_axes(axes, "latency from scheduled time (ms, log scale)",
+              f"Latency CDF of cold and warm calls, measured phase\n(cold starts {how})")
     return figures.save(figure, out_dir, "latency-cdf-cold-warm", file_format)
 
 
