@@ -43,8 +43,9 @@ unknown. A call's flag is *reported* when its reply said (the results' `cold` co
 emulate`, or a function that sends the trailers), else *inferred* from scaling.csv when the
 report had one and the run's t0 (`cold_likely`: sent while its function had no ready Pod,
 `loadgen.coldstarts`). `cold_starts.functions` lists the functions by Knative Service name,
-most cold calls first, with the scale-from-zero events and the most instances (ready +
-pending) that scaling.csv shows; `instances` holds the scaling.csv series of the functions with
+most cold calls first, with the scale-from-zero events (those that began in the measured
+phase when t0 is known, else all of scaling.csv's) and the most instances (ready + pending)
+that scaling.csv shows; `instances` holds the scaling.csv series of the functions with
 the most cold calls (what the `instances` figure draws), `time_s` from t0 (or from the first
 row when t0 is unknown). Keys added after a summary.json was written read as their defaults.
 """

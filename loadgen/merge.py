@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from loadcore.results import COLD_FALSE, COLD_TRUE, NO_VALUE, PHASE_MEASURE, ResultsChunks
+from loadcore.results import COLD_FALSE, COLD_TRUE, NO_VALUE, PHASE_MEASURE, STATUS_OK, ResultsChunks
 from loadcore.stats import CallStats, StatsByKey
 from loadcore.units import UNIT_US
 
@@ -75,6 +75,7 @@ class MergedResults:
     by_cold: StatsByKey = field(default_factory=StatsByKey)
     reported_cold: int = 0
     inferred_cold: int = 0
+    silent_replies: int = 0  # measured calls answered OK whose reply did not say whether it was cold
 
     @property
     def granularity(self) -> str:
@@ -117,6 +118,7 @@ def _add(merged: MergedResults, read: FileRead, table: pd.DataFrame, infer_cold)
     is_measured = (table["phase"] == PHASE_MEASURE).to_numpy()
     reported = (table["cold"] != NO_VALUE).to_numpy()
     merged.reported_cold += int((reported & is_measured).sum())
+    merged.silent_replies += int((~reported & is_measured & (table["status"] == STATUS_OK).to_numpy()).sum())
     if infer_cold is not None and not reported.all():
         cold = table["cold"].to_numpy(dtype=object, copy=True)
         unknown = ~reported

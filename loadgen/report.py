@@ -191,7 +191,8 @@ def build_summary(
                 f"{units} ({warmup_units} warm-up); give --duration if the run was meant to be longer"
             )
     measured_seconds = measured_units * UNIT_US[granularity] / 1e6
-    cold_starts = _cold_starts(merged, scaling, observed, t0_unix_us, notes)
+    measured_from_us = t0_unix_us + warmup_units * UNIT_US[granularity] if t0_unix_us is not None else None
+    cold_starts = _cold_starts(merged, scaling, observed, t0_unix_us, measured_from_us, notes)
     return Summary(
         inputs=Inputs(list(results), _text(load), _text(mapping), granularity, warmup_units, measured_units),
         files=[
@@ -286,19 +287,20 @@ def _functions(merged: MergedResults, profiles: pd.DataFrame | None) -> list[Fun
 
 
 def _cold_starts(merged: MergedResults, scaling: Path | None, observed: pd.DataFrame | None, t0_unix_us: int | None,
-                 notes: list[str]) -> ColdStarts | None:  # fmt: skip
+                 measured_from_us: int | None, notes: list[str]) -> ColdStarts | None:  # fmt: skip
     """The cold starts of the measured phase, when a reply reported one or scaling.csv was given;
-    adds to `notes` what kept the inference from working."""
+    adds to `notes` what kept the inference from working. Scale-from-zero events count from
+    `measured_from_us` (the measured phase's start, when t0 is known), else over the whole file."""
     if not (merged.reported_cold or merged.inferred_cold or observed is not None):
         return None
-    unknown = merged.measured.calls - merged.reported_cold
-    if observed is not None and unknown:
+    silent = merged.silent_replies
+    if observed is not None and silent:
         if t0_unix_us is None:
-            notes.append(f"{scaling}: without the run's t0 (--t0, printed by invoker replay) the {unknown:,} calls "
+            notes.append(f"{scaling}: without the run's t0 (--t0, printed by invoker replay) the {silent:,} calls "
                          f"whose replies did not say cannot be placed on its clock; no cold start inferred")
         elif not merged.inferred_cold:
             first, last = observed["time_us"].min(), observed["time_us"].max()
-            notes.append(f"{scaling}: none of the {unknown:,} calls whose replies did not say falls within its rows "
+            notes.append(f"{scaling}: none of the {silent:,} calls whose replies did not say falls within its rows "
                          f"for their function ({_utc(first)} to {_utc(last)}); another run's file, or the wrong --t0?")
     sources = [name for name, count in (("reported", merged.reported_cold), ("inferred", merged.inferred_cold)) if count]
     stats = merged.measured
@@ -309,8 +311,10 @@ def _cold_starts(merged: MergedResults, scaling: Path | None, observed: pd.DataF
         return {state: Distribution(merged.by_cold.entries.get(flag, nothing).percentiles(name))
                 for state, flag in (("cold", COLD_TRUE), ("warm", COLD_FALSE))}  # fmt: skip
 
-    functions = _cold_functions(merged, observed)
     events = coldstarts.scale_from_zero(observed) if observed is not None else None
+    if events is not None and measured_from_us is not None:
+        events = events[events["start_us"] >= measured_from_us]
+    functions = _cold_functions(merged, observed, events)
     scale_from_zero = None
     if events is not None:
         delays = histogram.new_histogram(2)
@@ -337,23 +341,23 @@ def _utc(time_us: int) -> str:
     return pd.Timestamp(int(time_us), unit="us", tz="UTC").strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _cold_functions(merged: MergedResults, observed: pd.DataFrame | None) -> list[ColdStartFunction]:
+def _cold_functions(merged: MergedResults, observed: pd.DataFrame | None, events: pd.DataFrame | None) -> list[ColdStartFunction]:
     """Per Knative Service (endpoints' first label): known and cold calls, and what scaling.csv
-    shows of it; most cold calls first."""
+    shows of it (its scale-from-zero `events`, its most instances); most cold calls first."""
     calls: dict[str, list[int]] = {}
     for endpoint, stats in merged.per_function.items():
         counts = calls.setdefault(coldstarts.function_of(np.array([endpoint]))[0], [0, 0])
         counts[0] += stats.cold_calls + stats.warm_calls
         counts[1] += stats.cold_calls
-    events, peaks = {}, {}
+    starts, peaks = {}, {}
     if observed is not None:
-        events = coldstarts.scale_from_zero(observed)["function"].value_counts().to_dict()
+        starts = events["function"].value_counts().to_dict()
         peaks = (observed["ready"] + observed["pending"]).groupby(observed["function"]).max().to_dict()
         for function in peaks:
             calls.setdefault(function, [0, 0])
     functions = [
         ColdStartFunction(function, known, cold, cold / known if known else None,
-                          int(events.get(function, 0)) if function in peaks else None,
+                          int(starts.get(function, 0)) if function in peaks else None,
                           int(peaks[function]) if function in peaks else None)
         for function, (known, cold) in calls.items()
     ]  # fmt: skip

@@ -140,3 +140,16 @@ def test_a_bad_cold_flag_names_its_line(tmp_path):
     results = write(tmp_path / "latency.csv", [row(1, FA, 0.5, 700, "fa-1", "yes")])
     invoked = CliRunner().invoke(app, ["report", str(results), "--output-dir", str(tmp_path)])
     assert (invoked.exit_code, invoked.output) == (2, f"Error: {results}: line 2, column 'cold': 'yes', expected true, false or empty\n")
+
+
+def test_scale_from_zero_events_of_the_warm_up_are_left_out_when_t0_places_them(tmp_path):
+    scaling = scaling_file(tmp_path / "scaling.csv", [
+        (0.0, "fa", 0, 0, 0, 0, 0), (0.2, "fa", 0, 1, 0, 1, 0), (0.3, "fa", 1, 0, 0, 1, 0),   # in the warm-up second
+        (0.9, "fa", 0, 0, 0, 1, 1), (1.5, "fa", 0, 1, 0, 2, 1), (1.9, "fa", 1, 0, 0, 2, 1),   # in the measured one
+    ])  # fmt: skip
+    warmup = row(1, FA, 0.1, 300, "fa-1", "true")
+    results = [write(tmp_path / "latency.csv", [(0, "warmup", *warmup[2:]), (1, *row(2, FA, 1.5, 400, "fa-2", "true")[1:])])]
+    placed = report(results, output_dir=tmp_path / "a", scaling=scaling, t0_unix_us=T0, granularity="second").summary
+    assert placed.cold_starts.scale_from_zero.events == 1 and placed.cold_starts.functions[0].scale_from_zero == 1
+    whole = report(results, output_dir=tmp_path / "b", scaling=scaling, granularity="second").summary
+    assert whole.cold_starts.scale_from_zero.events == 2
