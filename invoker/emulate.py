@@ -304,8 +304,7 @@ class Emulator:
     With `Scaling.output`, a thread writes the instance counts there every `SCALING_FLUSH_S`;
     `stop` writes the last ones and closes the file."""
 
-    def __init__(self, server: grpc.Server, host: str, port: int, emulation: Emulation | None = None,
-                 scaling_output: Path | None = None):  # fmt: skip
+    def __init__(self, server: grpc.Server, host: str, port: int, emulation: Emulation, scaling_output: Path | None):
         self.server, self.host, self.port = server, host, port
         self.emulation = emulation
         self._writer = ScalingWriter(scaling_output) if scaling_output is not None else None
@@ -373,8 +372,11 @@ def start(
         bound = 0
     if not bound:
         raise InputError(f"--host {host} --port {port}: cannot listen there (address in use or not local)")
-    output = scaling.output if emulation.scaler is not None else None
-    emulator = Emulator(server, host, bound, emulation, output)
+    try:
+        emulator = Emulator(server, host, bound, emulation, scaling.output if emulation.scaler is not None else None)
+    except InputError:
+        server.stop(0)
+        raise
     server.start()
     return emulator
 

@@ -2,7 +2,8 @@
 
 Every file passed between stages has its one home here, reader, writer and documented
 columns together: `loadfile` (load.json), `mappingfile` (mapping.csv), `results` (the
-invoker's results CSV), `summary` (summary.json), `profiles` (profile.json, config.json).
+invoker's results CSV), `scalingfile` (scaling.csv), `summary` (summary.json), `profiles`
+(profile.json, config.json).
 Also the errors, the time units, the statistics and the console helpers both sides use.
 This package imports neither `loadgen` nor `invoker`, and stays import-light: the invoker's
 worker processes import it.

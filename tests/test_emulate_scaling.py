@@ -133,6 +133,7 @@ def test_the_instance_counts_go_to_scaling_csv(tmp_path):
         (["--warm", "--cold-start-ms", "10"], "--cold-start-ms: only when functions scale (not with --warm)"),
         (["--warm", "--max-scale", "3", "--keep-alive", "5"], "--keep-alive, --max-scale: only when functions scale (not with --warm)"),
         (["--processes", "2", "--scaling-out", "s.csv"], "--scaling-out: only with --processes 1 (each process scales its own instances)"),
+        (["--scaling-out", "/nonexistent/s.csv"], "/nonexistent/s.csv: cannot write scaling rows (No such file or directory)"),
     ],
 )
 def test_scaling_options_that_would_do_nothing_are_one_line_errors(args, message, tmp_path):
