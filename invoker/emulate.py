@@ -207,7 +207,7 @@ class Emulation:
                 for endpoint, function in functions.items()
             }  # fmt: skip
             epoch_us = (time.time_ns() - (time.monotonic_ns() - self._zero_ns)) // 1000
-            self.scaler = Scaler(delays, scaling.policy, epoch_us)
+            self.scaler = Scaler(delays, scaling.policy, epoch_us, timeline=scaling.output is not None)
             self._lock = threading.Lock()
 
     def function_for(self, context: grpc.ServicerContext) -> _Function:

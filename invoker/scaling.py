@@ -195,12 +195,17 @@ class Scaler:
 
     `functions` maps a function's key (how calls name it) to its name in scaling.csv and its
     cold-start delay in µs. Times are µs on one clock; `rows` converts them to Unix µs by adding
-    `epoch_us`, the Unix time of that clock's zero. Not thread-safe: one lock around it.
+    `epoch_us`, the Unix time of that clock's zero. With `timeline=False` no instance event is
+    kept and `rows` has nothing to say. Not thread-safe: one lock around it.
     """
 
-    def __init__(self, functions: dict[str, tuple[str, int]], policy: Policy = Policy(), epoch_us: int = 0):
+    def __init__(self, functions: dict[str, tuple[str, int]], policy: Policy = Policy(), epoch_us: int = 0,
+                 timeline: bool = True):  # fmt: skip
         self.epoch_us = epoch_us
-        self.scalers = {key: FunctionScaler(cold_us, policy, partial(self._event, name)) for key, (name, cold_us) in functions.items()}
+        self.scalers = {
+            key: FunctionScaler(cold_us, policy, partial(self._event, name) if timeline else None)
+            for key, (name, cold_us) in functions.items()
+        }
         self._names = sorted({name for name, _ in functions.values()})
         self._counts = {name: [0, 0, 0, 0] for name in self._names}  # ready, starting, created, removed
         self._events: list[tuple[int, int, str, str]] = []  # a heap of (time, order, name, event)

@@ -151,3 +151,10 @@ def test_an_arrival_before_the_last_rows_counts_at_that_time():
     model = Scaler({"a": ("a", COLD)})
     model.rows(10 * S)
     assert model.place("a", 5 * S, 1) == Placement(1, True, 10 * S + COLD)
+
+
+def test_without_a_timeline_the_scaler_keeps_no_events():
+    model = Scaler({"a": ("a", COLD)}, timeline=False)
+    for t in range(0, 100 * S, S):
+        model.place("a", t, 10)
+    assert model.rows(100 * S) == [ScalingRow(0, "a", 0, 0, 0, 0, 0)] and model._events == []
