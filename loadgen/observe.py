@@ -232,7 +232,7 @@ class PodObservation:
 
     def follow(self, stop: threading.Event, until: float | None = None, on_progress=None) -> None:
         """Watch until `stop` is set or the monotonic time `until`; `on_progress(totals, rows)`
-        after every change. A watch that keeps failing for RETRY_FOR_S ends it with a warning."""
+        after every change. A watch that keeps failing for RETRY_FOR_S ends it (`outcome.failure`)."""
         failing_since, stale = None, False
         while not stop.is_set() and (until is None or time.monotonic() < until):
             try:

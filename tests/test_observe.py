@@ -95,7 +95,7 @@ def test_pod_watch_writes_a_row_per_change_and_cold_likely_follows_it(cluster, t
             if step != 4:
                 expected_rows += 1
                 wait_rows(output, expected_rows)
-    assert outcome.warnings == [] and outcome.rows_written == expected_rows == 9
+    assert outcome.warnings == [] and outcome.failure is None and outcome.rows_written == expected_rows == 9
     at = lambda step: (EPOCH_S + step) * S  # noqa: E731
     lines = output.read_text().splitlines()
     assert lines[0] == ",".join(COLUMNS)
