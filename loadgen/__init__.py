@@ -9,4 +9,4 @@ Entry points: `generate.generate`, `sample.sample_trace`, `pipeline.run_experime
 
 __version__ = "0.1.0"
 __all__ = ["deploy", "distance", "figures", "generate", "load", "mapping", "merge", "naming", "pipeline", "plot", "report",
-           "report_figures", "report_tables", "sample", "sample_figure", "traces"]
+           "report_figures", "report_tables", "sample", "sample_figure", "synthetic", "traces"]
