@@ -5,6 +5,7 @@ import pytest
 from kubernetes import client
 
 from loadcore import shipped
+from loadcore.errors import InputError
 from loadgen.deploy import manifests
 from loadgen.deploy.knative import KnativeOptions, Target, deploy_knative
 from loadcore.profiles import read_config, read_profiles
@@ -46,3 +47,15 @@ def test_every_proxy_and_dependency_deploys_against_the_real_crd(kubeconfig, kna
         "online-shop-database", "hotel-app-database", "hotel-app-mmc", "image-rotate-database",
         "video-processing-database", "video-analytics-standalone-database",
     }
+
+
+def test_the_synthetic_manifest_is_one_faas_container_and_a_broken_copy_is_a_one_line_error():
+    path = manifests.resolve(shipped.profiles_dir(), manifests.SYNTHETIC_MANIFEST, "synthetic")
+    service = manifests.load_service(path)
+    (container,) = service["spec"]["template"]["spec"]["containers"]
+    assert container["ports"] == [{"name": "h2c", "containerPort": 80}]
+    fitted = manifests.fit_synthetic(service, manifests.synthetic_memory_request(1533), "img:1", "x")
+    assert fitted["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"] == {"cpu": "100m", "memory": "154Mi"}
+    assert manifests.synthetic_memory_request(0) == "1Mi"
+    with pytest.raises(InputError, match="copy.yaml: expected a Service with spec.template.spec.containers"):
+        manifests.fit_synthetic({"spec": {"template": {}}}, "1Mi", None, "copy.yaml")

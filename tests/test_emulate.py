@@ -51,7 +51,7 @@ def write_profile(path, profile=PROFILE):
 
 def write_mapping(path, rows=ROWS):
     table = pd.DataFrame(
-        [(f"owner{i}", "app", f"fn{i}", "http", 30.0, 2.0, proxy, 30.0, 2.0, 0.1, service, endpoint, status)
+        [(f"owner{i}", "app", f"fn{i}", "http", 30.0, 2.0, proxy, 30.0, 2.0, 0.1, service, endpoint, status, "proxy", "sayhello")
          for i, (proxy, service, endpoint, status) in enumerate(rows)],
         columns=mapping_file.COLUMNS,
     )  # fmt: skip

@@ -23,11 +23,12 @@ def workdir(tmp_path, monkeypatch):
 def test_defaults_use_the_shipped_trace_and_write_both_files(workdir):
     result = runner.invoke(app, ["generate"])
     assert result.exit_code == 0, result.output
-    assert "mapped 250 functions to 81 distinct proxies; distance median 0.36, p90 1.54, max 4.68" in result.output
+    assert "mapping (p75, closest, synthetic fallback): mapped 198 functions to 78 distinct proxies; " in result.output
+    assert "; 52 functions to the synthetic function (closest proxy farther than --max-distance 1: " in result.output
     assert "22 minutes (columns 540-561, 2 warm-up), 53605 invocations" in result.output
     assert "seed 42" in result.output
     mapping = read_mapping(workdir / "mapping.csv")
-    assert (mapping["status"] == "planned").all()
+    assert (mapping["status"] == "planned").all() and (mapping["kind"] == "synthetic").sum() == 52
     assert (mapping["endpoint"] == mapping["service"] + ".default.127.0.0.1.sslip.io").all()
     units = json.loads((workdir / "load.json").read_text())
     expected = read_trace(shipped.trace_dir()).counts[:, :22].sum(axis=0)
@@ -49,7 +50,7 @@ def test_window_options_and_seed_give_byte_identical_output(workdir):
     assert first.exit_code == second.exit_code == 0, first.output
     assert (workdir / "a.json").read_bytes() == (workdir / "b.json").read_bytes()
     assert (workdir / "mapping.csv").read_bytes() == (workdir / "b.csv").read_bytes()
-    assert "columns 640-642, 0 warm-up" in first.output and "mapping (p50, unique)" in first.output
+    assert "columns 640-642, 0 warm-up" in first.output and "mapping (p50, unique, synthetic fallback)" in first.output
     assert read_mapping(workdir / "b.csv")["endpoint"].str.endswith(".ns.example.com").all()
 
 

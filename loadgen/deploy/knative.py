@@ -48,15 +48,18 @@ class KnativeOptions:
     concurrency: int = 8
     allow_commands: bool = False
     dry_run: Path | None = None
+    synthetic_image: str | None = None
 
 
 @dataclass(frozen=True)
 class Target:
-    """One Service to deploy: its name, its proxy, and the trace function label (None if shared)."""
+    """One Service to deploy: its name, its proxy, and the trace function label (None if shared);
+    a synthetic function's also has its memory request (`manifests.synthetic_memory_request`)."""
 
     service: str
     proxy: str
     function: str | None = None
+    memory_request: str | None = None
 
 
 @dataclass
@@ -111,11 +114,12 @@ def plan(
         labels = {MANAGED_BY: MANAGER, RUN_ID: options.run_id, PROXY: target.proxy}
         if target.function:
             labels[FUNCTION] = target.function
-        rendered.append(
-            manifests.render_service(
-                loaded[location], target.service, options.namespace, labels, options.min_scale, options.max_scale
-            )
+        service = manifests.render_service(
+            loaded[location], target.service, options.namespace, labels, options.min_scale, options.max_scale
         )
+        if target.memory_request is not None:
+            manifests.fit_synthetic(service, target.memory_request, options.synthetic_image, location)
+        rendered.append(service)
     labels = {MANAGED_BY: MANAGER, RUN_ID: options.run_id}
     files = {}
     for step in pre + post:

@@ -7,10 +7,17 @@ by `kubectl apply -f FILE` pre-deployment commands) are relative to the profiles
 A rendered Service is the proxy's manifest with: `metadata.name` = the service name,
 `metadata.namespace` = the target namespace, loadgen's labels on the Service and its
 revision template, and the optional `autoscaling.knative.dev/min-scale` / `max-scale`
-annotations on the revision template (where Knative reads them).  Nothing else changes.
+annotations on the revision template (where Knative reads them).  Nothing else changes,
+except for synthetic functions (`fit_synthetic`).
+
+Synthetic functions all start from one manifest, `SYNTHETIC_MANIFEST` under the profiles
+folder (invitro's trace-func-go template); each one's Service then gets the memory request
+invitro derives from the trace, its p100 memory / 10 (`synthetic_memory_request`), and
+optionally another image (`--synthetic-image`).
 """
 
 import copy
+import math
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +27,8 @@ import yaml
 from loadcore import names
 from loadcore.errors import InputError
 
+SYNTHETIC_MANIFEST = "./yamls/trace-func/kn-trace-func-go.yaml"
+MEMORY_REQUEST_SHARE = 10
 
 
 @dataclass(frozen=True)
@@ -101,6 +110,25 @@ def render_service(
     }
     if scale:
         meta["annotations"] = {**(meta.get("annotations") or {}), **scale}
+    return service
+
+
+def synthetic_memory_request(p100_mb: float) -> str:
+    """A synthetic function's memory request: its p100 memory / 10 (invitro), whole MiB, at least 1."""
+    return f"{max(1, math.ceil(p100_mb / MEMORY_REQUEST_SHARE))}Mi"
+
+
+def fit_synthetic(service: dict, memory_request: str, image: str | None, where: str) -> dict:
+    """Set the memory request (and the image, if given) of a rendered synthetic function's
+    first container, the one that serves `faas.Executor`."""
+    containers = ((service.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers")
+    if not containers or not isinstance(containers[0], dict):
+        raise InputError(f"{where}: expected a Service with spec.template.spec.containers")
+    container = containers[0]
+    resources = container.setdefault("resources", {})
+    resources["requests"] = {**(resources.get("requests") or {}), "memory": memory_request}
+    if image:
+        container["image"] = image
     return service
 
 
