@@ -39,7 +39,7 @@ import numpy as np
 from invoker.protocols import NO_REPLY, PROTOCOLS, endpoint_metadata, new_invocation_id
 from invoker.schedule import Schedule
 from loadcore.errors import InputError
-from loadcore.results import PHASE_MEASURE, PHASE_WARMUP, STATUS_OK, ResultRow
+from loadcore.results import NO_PAYLOAD, NO_VALUE, PHASE_MEASURE, PHASE_WARMUP, STATUS_OK, ResultRow
 
 TIMER_MARGIN_US = 1_000     # wake from the timer this long before a due call, then spin
 SLACK_US = 400              # do bookkeeping only when the next call is at least this far
@@ -249,7 +249,7 @@ class Dispatcher:
             else:
                 starter = self._starters[endpoint]
             call, reply = starter(request, timeout, self._metadata[endpoint])
-            in_flight[call] = (unit, endpoint, due, invocation_id, sent_ns, channel)
+            in_flight[call] = (unit, endpoint, due, invocation_id, sent_ns, channel, payload)
             create_task(reply).add_done_callback(partial(self._done, call))
         self.issued += end - start
 
@@ -278,7 +278,7 @@ class Dispatcher:
             self._fire_due(time.perf_counter_ns())
 
     def _row(self, info: tuple, end_ns: int, status: str, error: str, reply: tuple) -> None:
-        unit, endpoint, due, invocation_id, sent_ns, _ = info
+        unit, endpoint, due, invocation_id, sent_ns, _, payload = info
         t0 = self._t0_ns
         sent_us = (sent_ns - t0) // 1000
         end_us = (end_ns - t0) // 1000
@@ -297,6 +297,7 @@ class Dispatcher:
             status,
             error,
             *reply,
+            *(tuple(value if value >= 0 else NO_VALUE for value in payload) if payload else NO_PAYLOAD),
         ))
 
     def _bookkeeping(self) -> bool:

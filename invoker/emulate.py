@@ -3,14 +3,27 @@
 Like a Knative ingress, it tells the functions apart by the call's target endpoint: the
 `x-loadgen-endpoint` header (`invoker.protocols.ENDPOINT_HEADER`, always sent by `invoker
 replay`) or else the host part of the call's `:authority`. Each protocol of
-`invoker.protocols` has its handler here (`HANDLERS`), all served on the same port; vSwarm's
-SayHello is the one today. The functions come from
-`mapping.csv` (`loadcore.mappingfile`): each row with an endpoint, or with only a service name (not
-deployed yet), is served under that name, unless its status is `failed: ...`. Each function
-waits for a service time drawn from its proxy's duration percentiles in `profile.json`
-(`ServiceTime`) and replies `"<proxy> (pid <pid>) | <µs>"`, ending in that time like the relay
-of a real proxy. An unknown endpoint gets NOT_FOUND naming it. A sink (`functions=None`)
-answers every endpoint at once with `"sink (pid <pid>) | 0"`.
+`invoker.protocols` has its handler here (`HANDLERS`), all served on the same port. The
+functions come from `mapping.csv` (`loadcore.mappingfile`): each row with an endpoint, or with
+only a service name (not deployed yet), is served under that name, unless its status is
+`failed: ...`; the row's `protocol` says what it answers.
+
+- A proxy (vSwarm's SayHello) waits for a service time drawn from its proxy's duration
+  percentiles in `profile.json` (`ServiceTime`) and replies `"<proxy> (pid <pid>) | <µs>"`,
+  ending in that time like the relay of a real proxy.
+- A synthetic function (invitro's faas.Executor/Execute) runs for the runtime its request asks
+  for, by waiting (default) or, with `busy`, by spinning on a CPU until its thread has used
+  that much CPU time, so that it stretches under contention as trace-func-go's calibrated busy
+  loop does. It replies like trace-func-go: `"OK - <function> (pid <pid>)"`, its wall time in
+  `durationInMicroSec` and the requested memory × 1024 in `memoryUsageInKb` (trace-func-go
+  echoes it too). A runtime of 0 fails with UNKNOWN `non-positive execution time`, as
+  trace-func-go refuses it; with `Faults.mem_alloc_limit_mib`, a request for more memory gets
+  trace-func-go's `"FAILURE - mem_alloc timeout - ..."` reply at once.
+
+A call of the other protocol than its function's gets UNIMPLEMENTED (as a real proxy or
+trace-func-go would answer), an unknown endpoint NOT_FOUND naming it. A sink
+(`functions=None`) answers every endpoint of either protocol at once (`"sink (pid <pid>) | 0"`,
+or an Execute reply of 0 µs).
 
 The server is grpcio's thread-pool server, not grpc.aio: it was faster here (about 4.5k against
 2.7-3.4k sink calls/s on one core) and it exposes the call's `:authority`, which grpc.aio
@@ -31,8 +44,9 @@ from pathlib import Path
 
 import grpc
 
-from invoker import grpc_internals, helloworld_pb2
+from invoker import faas_pb2, grpc_internals, helloworld_pb2
 from invoker.protocols import ENDPOINT_HEADER, PROTOCOLS
+from invoker.protocols.faas import MEM_ALLOC_FAILURE, Faas
 from invoker.protocols.sayhello import SayHello
 from loadcore.errors import InputError
 
@@ -44,6 +58,8 @@ STOP_GRACE_S = 1.0
 # behind Knative's queue would not do: here such calls wait, like the calls beyond --concurrency.
 UNBOUNDED_BACKLOG = [("grpc.server.max_pending_requests", 2**31 - 1), ("grpc.server.max_pending_requests_hard_limit", 2**31 - 1)]
 FAILURE_DETAIL = "emulated function failure"
+ZERO_RUNTIME_DETAIL = "non-positive execution time"  # trace-func-go's error for a runtime of 0
+UINT32_MAX = 2**32 - 1
 
 
 class ServiceTime:
@@ -78,17 +94,23 @@ class ServiceTime:
 
 @dataclass(frozen=True)
 class EmulatedFunction:
+    """A proxy (`service_time` from its profile) or a synthetic function (protocol `faas`,
+    no service time: each call names its runtime)."""
+
     proxy: str
-    service_time: ServiceTime
+    service_time: ServiceTime | None
+    protocol: str = SayHello.name
 
 
 @dataclass(frozen=True)
 class Faults:
     """Reproducible failures: every call to `fail_endpoints`, and a seeded `error_rate` of the
-    others, end in gRPC status UNKNOWN (how a relay reports a function error)."""
+    others, end in gRPC status UNKNOWN (how a relay reports a function error); synthetic calls
+    asking for more than `mem_alloc_limit_mib` get trace-func-go's allocation-failure reply."""
 
     error_rate: float = 0.0
     fail_endpoints: frozenset[str] = field(default_factory=frozenset)
+    mem_alloc_limit_mib: int | None = None
 
 
 def read_functions(mapping_path: Path, profile_path: Path) -> dict[str, EmulatedFunction]:
@@ -102,11 +124,17 @@ def read_functions(mapping_path: Path, profile_path: Path) -> dict[str, Emulated
     profiles = read_profiles(profile_path)
     service_times: dict[str, ServiceTime] = {}
     functions: dict[str, EmulatedFunction] = {}
-    for row, (proxy, service, endpoint, status) in enumerate(
-        zip(mapping["proxy"], mapping["service"], mapping["endpoint"], mapping["status"])
+    for row, (proxy, service, endpoint, status, protocol) in enumerate(
+        zip(mapping["proxy"], mapping["service"], mapping["endpoint"], mapping["status"], mapping["protocol"])
     ):
         line = line_of(row)
         if is_failed(status):
+            continue
+        key = (endpoint or service).lower()
+        if key in functions:
+            raise InputError(f"{mapping_path}: line {line}, column 'endpoint': {key!r} appears twice, expected one row each")
+        if protocol == Faas.name:
+            functions[key] = EmulatedFunction(service, None, Faas.name)
             continue
         if proxy not in service_times:
             if proxy not in profiles.index:
@@ -116,9 +144,6 @@ def read_functions(mapping_path: Path, profile_path: Path) -> dict[str, Emulated
             if not known:
                 raise InputError(f"{profile_path}: proxy {proxy!r}: no duration percentiles, expected them to emulate it")
             service_times[proxy] = ServiceTime([p for p, _ in known], [d for _, d in known])
-        key = (endpoint or service).lower()
-        if key in functions:
-            raise InputError(f"{mapping_path}: line {line}, column 'endpoint': {key!r} appears twice, expected one row each")
         functions[key] = EmulatedFunction(proxy, service_times[proxy])
     if not functions:
         raise InputError(f"{mapping_path}: every function failed to deploy, expected at least one to emulate")
@@ -131,6 +156,8 @@ class _Function:
 
     def __init__(self, endpoint: str, function: EmulatedFunction, seed: int, fails: bool):
         self.service_time = function.service_time
+        self.protocol = function.protocol
+        self.name = function.proxy
         self.reply_head = f"{function.proxy} (pid {os.getpid()}) | "
         self.random = random.Random(f"{seed}:{endpoint}").random
         self.fails = fails
@@ -138,18 +165,22 @@ class _Function:
 
 class Emulation:
     """The emulated functions of one server process, shared by every protocol's handler:
-    finding the function a call is for, its faults, and waiting out a service time."""
+    finding the function a call is for, its faults, and running for a service time."""
 
-    def __init__(self, functions: dict[str, EmulatedFunction] | None, seed: int = 42, faults: Faults = Faults()):
+    def __init__(self, functions: dict[str, EmulatedFunction] | None, seed: int = 42, faults: Faults = Faults(),
+                 busy: bool = False):
         self.sink = functions is None
         self.error_rate = faults.error_rate
+        self.mem_alloc_limit_mib = faults.mem_alloc_limit_mib
+        self.run = self.spin if busy else self.wait
         self.functions = {
             endpoint: _Function(endpoint, function, seed, endpoint in faults.fail_endpoints)
             for endpoint, function in (functions or {}).items()
         }
 
-    def function_for(self, context: grpc.ServicerContext) -> _Function:
-        """The function the call is for; aborts the call when there is none or it is to fail."""
+    def function_for(self, context: grpc.ServicerContext, protocol: str) -> _Function:
+        """The function the call is for; aborts the call when there is none, when it speaks
+        another protocol, or when it is to fail."""
         endpoint = _target(context)
         function = self.functions.get(endpoint)
         if function is None:
@@ -157,6 +188,11 @@ class Emulation:
                 grpc.StatusCode.NOT_FOUND,
                 f"no emulated function for endpoint {endpoint!r} (named by the {ENDPOINT_HEADER} header, "
                 "else by :authority)",
+            )
+        if function.protocol != protocol:
+            context.abort(
+                grpc.StatusCode.UNIMPLEMENTED,
+                f"endpoint {endpoint!r} serves {PROTOCOLS[function.protocol].method}, not {PROTOCOLS[protocol].method}",
             )
         if function.fails or (self.error_rate and function.random() < self.error_rate):
             context.abort(grpc.StatusCode.UNKNOWN, FAILURE_DETAIL)
@@ -169,6 +205,13 @@ class Emulation:
         if service_us > 0 and context.add_callback(finished.set):  # False: the call already ended
             finished.wait(service_us / 1e6)
 
+    @staticmethod
+    def spin(context: grpc.ServicerContext, service_us: int) -> None:
+        """Busy-loop until this thread has used `service_us` of CPU time, or the call ended."""
+        end_ns = time.thread_time_ns() + service_us * 1000
+        while time.thread_time_ns() < end_ns and context.is_active():
+            pass
+
 
 def _say_hello(emulation: Emulation) -> grpc.RpcMethodHandler:
     """SayHello: wait a service time drawn from the proxy's profile, reply `<proxy> (pid N) | <µs>`."""
@@ -177,7 +220,7 @@ def _say_hello(emulation: Emulation) -> grpc.RpcMethodHandler:
     def say_hello(request: helloworld_pb2.HelloRequest, context: grpc.ServicerContext) -> helloworld_pb2.HelloReply:
         if emulation.sink:
             return sink_reply
-        function = emulation.function_for(context)
+        function = emulation.function_for(context, SayHello.name)
         service_us = function.service_time.draw_us(function.random())
         emulation.wait(context, service_us)
         return helloworld_pb2.HelloReply(message=f"{function.reply_head}{service_us}")
@@ -189,7 +232,35 @@ def _say_hello(emulation: Emulation) -> grpc.RpcMethodHandler:
     )
 
 
-HANDLERS = {SayHello.name: _say_hello}
+def _execute(emulation: Emulation) -> grpc.RpcMethodHandler:
+    """Execute: run for the requested runtime, reply like trace-func-go (see the module doc)."""
+    pid = os.getpid()
+
+    def execute(request: faas_pb2.FaasRequest, context: grpc.ServicerContext) -> faas_pb2.FaasReply:
+        started_ns = time.perf_counter_ns()
+        memory_kb = min(request.memoryInMebiBytes * 1024, UINT32_MAX)
+        if emulation.sink:
+            return faas_pb2.FaasReply(message=f"OK - sink (pid {pid})", memoryUsageInKb=memory_kb)
+        function = emulation.function_for(context, Faas.name)
+        if request.runtimeInMilliSec < 1:
+            context.abort(grpc.StatusCode.UNKNOWN, ZERO_RUNTIME_DETAIL)
+        limit = emulation.mem_alloc_limit_mib
+        if limit is not None and request.memoryInMebiBytes > limit:
+            message = f"{MEM_ALLOC_FAILURE} timeout - {function.name} (pid {pid})"
+        else:
+            emulation.run(context, request.runtimeInMilliSec * 1000)
+            message = f"OK - {function.name} (pid {pid})"
+        duration_us = min((time.perf_counter_ns() - started_ns) // 1000, UINT32_MAX)
+        return faas_pb2.FaasReply(message=message, durationInMicroSec=duration_us, memoryUsageInKb=memory_kb)
+
+    return grpc.unary_unary_rpc_method_handler(
+        execute,
+        request_deserializer=faas_pb2.FaasRequest.FromString,
+        response_serializer=faas_pb2.FaasReply.SerializeToString,
+    )
+
+
+HANDLERS = {SayHello.name: _say_hello, Faas.name: _execute}
 """The emulator's handler of each protocol in `invoker.protocols.PROTOCOLS`, by name."""
 
 
@@ -235,14 +306,16 @@ def start(
     faults: Faults = Faults(),
     concurrency: int = DEFAULT_CONCURRENCY,
     reuse_port: bool = False,
+    busy: bool = False,
 ) -> Emulator:
     """Serve `functions` (None: a sink) on host:port (0: a free port, see `.port`) in this process.
 
     `reuse_port` lets other processes listen on the same port (SO_REUSEPORT); without it a port
-    already in use is an error rather than shared.
+    already in use is an error rather than shared. `busy` makes synthetic functions spin for
+    their runtime instead of waiting.
     """
     grpc_internals.check()
-    emulation = Emulation(functions, seed, faults)
+    emulation = Emulation(functions, seed, faults, busy)
     server = grpc.server(
         ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="emulate"),
         options=[("grpc.so_reuseport", int(reuse_port)), *UNBOUNDED_BACKLOG],
@@ -277,7 +350,9 @@ def serve(
     workers = _start_workers(functions, processes - 1, emulator, options)
     stopping = threading.Event()
     previous = {signum: signal.signal(signum, lambda *_: stopping.set()) for signum in (signal.SIGINT, signal.SIGTERM)}
+    synthetic = sum(f.protocol == Faas.name for f in (functions or {}).values())
     what = f"{len(functions)} functions" if functions is not None else "a sink for every endpoint"
+    what += f" ({synthetic} synthetic)" if synthetic else ""
     spread = f" from {processes} processes" if processes > 1 else ""
     if port_file is not None:
         _write_atomically(Path(port_file), f"{emulator.port}\n")

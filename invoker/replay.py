@@ -78,6 +78,13 @@ def load_schedule(options: ReplayOptions) -> tuple[Schedule, list[str]]:
                         f"({min(options.warmup, load.units)} warm-up) instead of {units}")
     if options.shard is not None:
         schedule = shard(schedule, *options.shard)
+    runtime_ms = schedule.payload.get("runtime_ms")
+    if runtime_ms is not None:
+        hopeless = runtime_ms >= options.target.timeout * 1000
+        if hopeless.any():
+            warnings.append(f"{int(hopeless.sum()):,} synthetic calls ask for a runtime of --timeout "
+                            f"{options.target.timeout:g} s or more (up to {int(runtime_ms.max()) / 1000:g} s): they can "
+                            f"only end DEADLINE_EXCEEDED; raise --timeout")
     return schedule, warnings
 
 

@@ -16,11 +16,18 @@ fields of `ResultRow`):
 | `latency_from_schedule_us` | reply time minus `scheduled_us` (free of coordinated omission) |
 | `status` | `OK` or the gRPC status code name (`UNAVAILABLE`, `DEADLINE_EXCEEDED`, ...) |
 | `error` | the error detail, empty when OK |
-| `service_us` | service time the function reported in its reply, empty if none |
+| `service_us` | service time the function reported in its reply (a synthetic function's `durationInMicroSec`), empty if none |
+| `memory_usage_kb` | memory a synthetic function reported (`memoryUsageInKb`, KiB); empty for proxies |
+| `requested_runtime_ms` | the runtime the call asked a synthetic function for (load.json `runtime_ms`); empty for proxies |
+| `requested_memory_mib` | the memory it asked for (load.json `memory_mib`); empty for proxies |
 
 All times are integers. Failed calls have latencies too (time until the failure was known).
-The columns from `service_us` on come from the reply (`REPLY_COLUMNS`): the protocol that
-sent the call reads them (`invoker.protocols`).
+`service_us` and `memory_usage_kb` come from the reply (`REPLY_COLUMNS`): the protocol that
+sent the call reads them (`invoker.protocols`). The `requested_` columns are the call's
+payload (`PAYLOAD_COLUMNS`, in the order of `loadcore.loadfile.PAYLOAD_FIELDS`). A synthetic
+function's reply that says its memory could not be allocated (`FAILURE - mem_alloc`) is status
+`MEM_ALLOC_FAILURE` with the reply's text as `error`. Files written before a column existed
+are read with that column empty (`REQUIRED_COLUMNS` are the ones every file has).
 
 `ResultsWriter` streams rows so that the file on disk is a readable CSV at every moment.
 `ResultsChunks` reads a file back in blocks of complete records, each a validated DataFrame,
@@ -63,14 +70,22 @@ class ResultRow(NamedTuple):
     status: str
     error: str
     service_us: int | str
+    memory_usage_kb: int | str
+    requested_runtime_ms: int | str
+    requested_memory_mib: int | str
 
 
 COLUMNS = ResultRow._fields
-REPLY_COLUMNS = ("service_us",)
+REQUIRED_COLUMNS = COLUMNS[:12]
+REPLY_COLUMNS = ("service_us", "memory_usage_kb")
+PAYLOAD_COLUMNS = ("requested_runtime_ms", "requested_memory_mib")
 NO_VALUE = ""
-"""What a reply column holds when the reply carries no value."""
+"""What a reply or payload column holds when the call has no value for it."""
+NO_PAYLOAD = (NO_VALUE,) * len(PAYLOAD_COLUMNS)
+"""The payload columns of a call that carried none (a proxy's)."""
+STATUS_MEM_ALLOC = "MEM_ALLOC_FAILURE"
 INTEGER_COLUMNS = ("unit", "scheduled_us", "sent_us", "lag_us", "latency_us", "latency_from_schedule_us")
-OPTIONAL_INTEGER_COLUMNS = ("service_us",)
+OPTIONAL_INTEGER_COLUMNS = ("service_us", "memory_usage_kb", "requested_runtime_ms", "requested_memory_mib")
 TEXT_COLUMNS = ("phase", "endpoint", "invocation_id", "status", "error")
 REQUIRED_TEXT = ("phase", "endpoint", "invocation_id", "status")
 
@@ -169,7 +184,7 @@ class ResultsChunks:
     """Iterate over a results file as validated DataFrames of at most one block each.
 
     Each DataFrame has the integer columns as int64, the optional integer columns
-    (`service_us`) as float64 (NaN when empty) and the text columns as strings. After the iteration, `rows` is the number of
+    (`OPTIONAL_INTEGER_COLUMNS`) as float64 (NaN when empty or absent from the file) and the text columns as strings. After the iteration, `rows` is the number of
     records read and `partial_last_line` the line number of an ignored unterminated last
     record (None when the file ended cleanly).
     """
@@ -181,6 +196,7 @@ class ResultsChunks:
         self.bytes_read = 0
         self.partial_last_line: int | None = None
         self._unterminated = False
+        self._absent: list[str] = []
 
     def __iter__(self) -> "Iterator[pd.DataFrame]":
         with open_input(self.path) as file:
@@ -204,12 +220,13 @@ class ResultsChunks:
             header = next(csv.reader([raw.decode("utf-8-sig").rstrip("\r\n")]))
         except UnicodeDecodeError:
             raise InputError(f"{self.path}: line 1: not UTF-8 text, expected a results CSV header") from None
-        missing = [column for column in COLUMNS if column not in header]
+        missing = [column for column in REQUIRED_COLUMNS if column not in header]
         if missing:
             raise InputError(
                 f"{self.path}: line 1: missing column(s) {', '.join(missing)}; expected the invoker's "
                 f"results header {','.join(COLUMNS)}"
             )
+        self._absent = [column for column in COLUMNS if column not in header]
         return header
 
     def _blocks(self, file) -> Iterator[bytes]:
@@ -237,7 +254,7 @@ class ResultsChunks:
                 io.BytesIO(block),
                 header=None,
                 names=header,
-                usecols=list(COLUMNS),
+                usecols=[column for column in COLUMNS if column not in self._absent],
                 dtype={column: str for column in TEXT_COLUMNS},
                 keep_default_na=False,
                 na_values={column: [""] for column in OPTIONAL_INTEGER_COLUMNS},
@@ -250,6 +267,8 @@ class ResultsChunks:
         def line_of(row: int) -> int:
             return first_line + block[: starts[row]].count(b"\n")
 
+        for column in self._absent:
+            table[column] = np.nan
         for column in INTEGER_COLUMNS:
             table[column] = _integers(self.path, table[column], column, line_of, allow_missing=False)
         for column in OPTIONAL_INTEGER_COLUMNS:
@@ -289,6 +308,7 @@ def _integers(path: Path, values: "pd.Series", column: str, line_of, allow_missi
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise InputError(
-            f"{path}: line {line_of(row)}, column {column!r}: {values.iloc[row]!r}, expected an integer (µs)"
+            f"{path}: line {line_of(row)}, column {column!r}: {values.iloc[row]!r}, expected an integer"
+            f"{' (µs)' if column.endswith('_us') else ''}"
         )
     return array if allow_missing else array.astype(np.int64)

@@ -10,10 +10,11 @@ import pytest
 
 from invoker import emulate
 from invoker.dispatch import Target
-from invoker.protocols import PROTOCOLS, sayhello
+from invoker.protocols import PROTOCOLS, faas
 from invoker.replay import ReplayOptions, load_schedule, replay
 from loadcore.errors import InputError
-from loadcore.loadfile import ABSENT, DEFAULT_PROTOCOL, PAYLOAD_FIELDS, LoadWriter, read_load
+from loadcore.loadfile import ABSENT, DEFAULT_PROTOCOL, PAYLOAD_FIELDS, SYNTHETIC_PROTOCOL, LoadWriter, read_load
+from loadcore.mappingfile import PROTOCOLS as PROTOCOLS_BY_KIND
 
 ENDPOINTS = ["fa.default.example.com", "fb.default.example.com"]
 GO_INT64 = re.compile(r"-?(0|[1-9][0-9]*)")
@@ -64,12 +65,41 @@ def test_payload_lists_read_back_per_call_and_absent_where_a_unit_has_none(tmp_p
     path = tmp_path / "load.json"
     write(path, [([5, 70], [0, 1], {"runtime_ms": np.array([3, ABSENT])}), ([1], [1], None)])
     load = read_load(path)
-    assert load.endpoints == tuple(ENDPOINTS) and load.protocols == (DEFAULT_PROTOCOL,) * 2
-    assert list(load.payload) == ["runtime_ms"]
+    assert load.endpoints == tuple(ENDPOINTS) and load.protocols == (SYNTHETIC_PROTOCOL, DEFAULT_PROTOCOL)
+    assert list(load.payload) == list(PAYLOAD_FIELDS)
     assert load.payload["runtime_ms"].tolist() == [3, ABSENT, ABSENT]
+    assert load.payload["memory_mib"].tolist() == [ABSENT] * 3
     plain = tmp_path / "plain.json"
     write(plain, [([5], [0], None)])
-    assert read_load(plain).payload == {}
+    assert read_load(plain).payload == {} and read_load(plain).protocols == (DEFAULT_PROTOCOL,)
+
+
+@pytest.mark.parametrize("units, expected", [
+    ([{"timestamp": [1, 2], "endpoint": ENDPOINTS, "runtime_ms": [5, None]},
+      {"timestamp": [3], "endpoint": ENDPOINTS[:1]}],
+     f"endpoint {ENDPOINTS[0]!r}: a call in unit 0 carries 'runtime_ms' but a call in unit 1 does not; expected every call "
+     "of an endpoint to carry one (a synthetic function) or none (a proxy)"),
+    ([{"timestamp": [1, 2], "endpoint": ENDPOINTS, "runtime_ms": [5, None], "memory_mib": [7, 8]}],
+     f"unit 0 field 'memory_mib': a value for a call to {ENDPOINTS[1]!r} that has no 'runtime_ms'; expected memory "
+     "only beside a runtime"),
+])  # fmt: skip
+def test_an_endpoint_is_a_synthetic_function_for_all_its_calls_or_none(tmp_path, units, expected):
+    path = tmp_path / "load.json"
+    path.write_text(json.dumps(units))
+    with pytest.raises(InputError, match=f"^{re.escape(str(path))}: {re.escape(expected)}$"):
+        read_load(path)
+
+
+def test_the_fast_null_encoding_writes_what_json_encodes_and_the_writer_keeps_each_fields_maximum(tmp_path):
+    values = np.random.default_rng(3).integers(-1, 70_000, 5_000)
+    values[:3] = [ABSENT, 9, ABSENT]
+    stats = write(tmp_path / "load.json", [(list(range(5_000)), [0] * 5_000, {"runtime_ms": values}),
+                                           ([1], [1], {"runtime_ms": np.array([ABSENT])})])
+    unit = json.loads((tmp_path / "load.json").read_text())[0]
+    assert unit["runtime_ms"] == [None if v == ABSENT else int(v) for v in values]
+    assert stats.payload_max == {"runtime_ms": int(values.max())}
+    with pytest.raises(ValueError, match="payload value -2"):
+        write(tmp_path / "bad.json", [([1], [0], {"runtime_ms": np.array([-2])})])
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -88,7 +118,8 @@ def test_a_bad_payload_list_is_a_one_line_error_naming_unit_and_field(tmp_path, 
 
 
 def test_every_endpoints_protocol_is_registered():
-    assert DEFAULT_PROTOCOL in PROTOCOLS
+    assert {DEFAULT_PROTOCOL, SYNTHETIC_PROTOCOL} <= set(PROTOCOLS)
+    assert set(PROTOCOLS_BY_KIND.values()) == {DEFAULT_PROTOCOL, SYNTHETIC_PROTOCOL}
 
 
 def test_each_call_reaches_its_protocol_with_its_own_payload(tmp_path, monkeypatch):
@@ -100,8 +131,10 @@ def test_each_call_reaches_its_protocol_with_its_own_payload(tmp_path, monkeypat
     assert schedule.payload["runtime_ms"].tolist() == [10, 20, 30]
     seen = []
 
+    original = faas.Faas.request_builder
+
     def recording_builder(self, endpoint):
-        build = sayhello.RequestBuilder().build
+        build = original(self, endpoint)
 
         def record(invocation_id, time_ns, payload):
             seen.append((endpoint, invocation_id, payload))
@@ -109,8 +142,8 @@ def test_each_call_reaches_its_protocol_with_its_own_payload(tmp_path, monkeypat
 
         return record
 
-    monkeypatch.setattr(sayhello.SayHello, "request_builder", recording_builder)
-    functions = {e: emulate.EmulatedFunction("f", emulate.ServiceTime([0, 100], [1.0, 1.0])) for e in ENDPOINTS}
+    monkeypatch.setattr(faas.Faas, "request_builder", recording_builder)
+    functions = {e: emulate.EmulatedFunction(e, None, faas.Faas.name) for e in ENDPOINTS}
     with emulate.start(functions) as server:
         outcome = replay(ReplayOptions(load=path, output=tmp_path / "latency.csv", granularity="second", warmup=0,
                                        duration=1, target=Target(ingress=f"127.0.0.1:{server.port}", timeout=5)))
@@ -119,3 +152,18 @@ def test_each_call_reaches_its_protocol_with_its_own_payload(tmp_path, monkeypat
         (ENDPOINTS[1], (10, 1)), (ENDPOINTS[0], (20, ABSENT)), (ENDPOINTS[0], (30, 3))]
     rows = pd.read_csv(tmp_path / "latency.csv", keep_default_na=False)
     assert sorted(rows["invocation_id"]) == sorted(invocation_id for _, invocation_id, _ in seen)
+
+
+def test_a_generated_load_with_synthetic_functions_keeps_the_old_go_invokers_shape(small_trace_workdir):
+    from typer.testing import CliRunner
+
+    from loadgen.cli import app
+
+    result = CliRunner().invoke(app, ["generate", "--trace", "trace", "--warmup", "0", "--duration", "2", "--synthetic",
+                                      "always"])
+    assert result.exit_code == 0, result.output
+    raw = (small_trace_workdir / "load.json").read_bytes()
+    units = json.loads(raw)
+    assert [(len(t), len(e)) for t, e in go_invoker_reads(raw)] == [(len(u["timestamp"]),) * 2 for u in units]
+    assert all(len(u["runtime_ms"]) == len(u["timestamp"]) and None not in u["runtime_ms"] for u in units)
+    assert set(read_load(small_trace_workdir / "load.json").protocols) == {SYNTHETIC_PROTOCOL}

@@ -37,6 +37,7 @@ def results_rows(n: int, units: int = 6, warmup: int = 2, seed: int = 0) -> list
         rows.append((
             unit, "warmup" if unit < warmup else "measure", endpoint, str(uuid.UUID(int=int(rng.integers(2**62)))),
             scheduled, scheduled + lag, lag, latency, latency + lag, status, error, latency // 2 if status == "OK" else "",
+            "", "", "",
         ))
     rows.sort(key=lambda row: row[5] + row[7])
     return rows
@@ -119,7 +120,8 @@ def test_cli_writes_summary_and_figures_with_load_and_mapping(tmp_path):
     write_mapping(pd.DataFrame([
         {"HashOwner": "o", "HashApp": "a", "HashFunction": f"f{i}", "Trigger": "http", "trace_memory_mb": 100,
          "trace_duration_ms": 10, "proxy": f"proxy-{i}", "proxy_memory_mib": 90, "proxy_duration_ms": 2.5,
-         "distance": 0.1, "service": endpoint.split(".")[0], "endpoint": endpoint, "status": "ready"}
+         "distance": 0.1, "service": endpoint.split(".")[0], "endpoint": endpoint, "status": "ready",
+         "kind": "proxy", "protocol": "sayhello"}
         for i, endpoint in enumerate(ENDPOINTS)
     ], columns=MAPPING_COLUMNS), mapping)
     out = tmp_path / "out"
@@ -168,8 +170,8 @@ def test_partial_last_line_is_tolerated_and_reported(tmp_path):
     "damage, message",
     [
         (lambda line: line.replace(b",measure,", b",measured,", 1), "column 'phase': 'measured', expected warmup or measure"),
-        (lambda line: line.replace(b",OK,", b",OK,,", 1), "13 fields, expected 12 like the header"),
-        (lambda line: line.split(b",", 1)[1], "11 fields, expected 12 like the header"),
+        (lambda line: line.replace(b",OK,", b",OK,,", 1), f"{len(COLUMNS) + 1} fields, expected {len(COLUMNS)} like the header"),
+        (lambda line: line.split(b",", 1)[1], f"{len(COLUMNS) - 1} fields, expected {len(COLUMNS)} like the header"),
     ],
 )
 def test_a_bad_row_in_the_middle_names_file_and_line(tmp_path, damage, message):
@@ -214,7 +216,8 @@ def test_endpoints_missing_from_the_mapping_and_a_contradicting_warmup_are_repor
     write_mapping(pd.DataFrame([
         {"HashOwner": "o", "HashApp": "a", "HashFunction": "f", "Trigger": "http", "trace_memory_mb": 100,
          "trace_duration_ms": 10, "proxy": "proxy-0", "proxy_memory_mib": 90, "proxy_duration_ms": 2.5,
-         "distance": 0.1, "service": ENDPOINTS[0].split(".")[0], "endpoint": "", "status": "planned"}
+         "distance": 0.1, "service": ENDPOINTS[0].split(".")[0], "endpoint": "", "status": "planned",
+         "kind": "proxy", "protocol": "sayhello"}
     ], columns=MAPPING_COLUMNS), mapping)
     out = tmp_path / "out"
     result = run(results, "--mapping", mapping, "--warmup", "1", "--output-dir", out)

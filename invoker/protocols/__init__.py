@@ -64,6 +64,7 @@ class Protocol:
         return channel.unary_unary(self.method, request_serializer=None, response_deserializer=None)
 
 
-from invoker.protocols.sayhello import SayHello  # noqa: E402  (subclasses need the base above)
+from invoker.protocols.faas import Faas  # noqa: E402  (subclasses need the base above)
+from invoker.protocols.sayhello import SayHello  # noqa: E402
 
-PROTOCOLS: dict[str, Protocol] = {SayHello.name: SayHello()}
+PROTOCOLS: dict[str, Protocol] = {SayHello.name: SayHello(), Faas.name: Faas()}
