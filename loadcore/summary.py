@@ -17,7 +17,12 @@ and `summary.json` (`Summary`, what `loadgen report` writes), with their writer 
                    "latency_us": <distribution>, "latency_from_schedule_us": <distribution>}, ...],
      "functions": [{"endpoint", "service"|null, "proxy"|null, "calls", "errors",
                     "latency_us": <distribution>, "latency_from_schedule_us": <distribution>,
-                    "profiled_duration_us"|null, "slowdown_p50"|null, "slowdown_p99"|null}, ...]}
+                    "profiled_duration_us"|null, "slowdown_p50"|null, "slowdown_p99"|null,
+                    "kind": "proxy"|"synthetic"|null}, ...],
+     "kinds":    [{"kind": "proxy"|"synthetic", "functions", "calls", "ok", "failed",
+                   "failures": {status: calls}, "latency_us": <distribution>,
+                   "latency_from_schedule_us": <distribution>,
+                   "slowdown_p50"|null, "slowdown_p99"|null}, ...]}
 
 A distribution is `{"p50", "p90", "p99", "p99.9", "p99.99", "max"}` in µs (all null when it
 holds no call); `max` is exact, the percentiles are HDR-histogram values (0.1 % precision for
@@ -25,7 +30,13 @@ holds no call); `max` is exact, the percentiles are HDR-histogram values (0.1 % 
 included); `functions` covers the measured phase only, worst p99 latency from schedule first.
 The slowdown is the latency from schedule divided by the proxy's profiled duration (timed
 inside the relay, so it includes the platform's whole overhead: ingress, activator,
-queue-proxy, cold starts).
+queue-proxy, cold starts). For a synthetic function (invitro's trace-func-go) it is each call's
+latency from schedule divided by the runtime that call asked for, and its percentiles are those
+of these per-call ratios (1 % precision); a synthetic function has no proxy and no profiled
+duration. `kinds` breaks the measured phase down into proxies and synthetic functions (the
+kinds with calls, proxies first); a kind's slowdown percentiles are those of its calls'
+ratios, the proxies' only when the mapping gave their profiled durations.
+`Summary.read` also reads files written before `kinds` and `kind` existed.
 """
 
 import dataclasses
@@ -143,6 +154,23 @@ class FunctionSummary:
     profiled_duration_us: float | None
     slowdown_p50: float | None
     slowdown_p99: float | None
+    kind: str | None = None
+
+
+@dataclass(frozen=True)
+class KindSummary:
+    """The measured calls to one kind of function: proxies or synthetic functions."""
+
+    kind: str
+    functions: int
+    calls: int
+    ok: int
+    failed: int
+    failures: dict[str, int]
+    latency_us: Distribution
+    latency_from_schedule_us: Distribution
+    slowdown_p50: float | None
+    slowdown_p99: float | None
 
 
 @dataclass(frozen=True)
@@ -155,6 +183,7 @@ class Summary:
     measured: PhaseSummary
     units: list[UnitSummary]
     functions: list[FunctionSummary]
+    kinds: list[KindSummary] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return _to_json(self)
@@ -190,13 +219,19 @@ def _to_json(value):
     return value
 
 
+def _has_default(field_: dataclasses.Field) -> bool:
+    """True for a field a document written before it existed may lack."""
+    return field_.default is not dataclasses.MISSING or field_.default_factory is not dataclasses.MISSING
+
+
 def _from_json(kind, value):
     """`value` (parsed JSON) as an instance of the annotated type `kind`."""
     if kind is Distribution:
         return Distribution.from_json(value)
     if dataclasses.is_dataclass(kind):
         hints = typing.get_type_hints(kind)
-        return kind(**{f.name: _from_json(hints[f.name], value[f.name]) for f in dataclasses.fields(kind)})
+        return kind(**{f.name: _from_json(hints[f.name], value[f.name]) for f in dataclasses.fields(kind)
+                       if f.name in value or not _has_default(f)})
     origin, arguments = typing.get_origin(kind), typing.get_args(kind)
     if origin is list:
         return [_from_json(arguments[0], item) for item in value]

@@ -1,13 +1,16 @@
 """Merge the results files of every invoker process and worker node, streamed, de-duplicated.
 
 Files are read block by block (`loadcore.results.ResultsChunks`) into mergeable statistics
-(`loadcore.stats`): the measured phase as a whole, per function and per unit. Memory does not
+(`loadcore.stats`): the measured phase as a whole, per function, per unit and per kind (a
+call with a requested runtime went to a synthetic function, any other to a proxy), and the
+measured calls' slowdowns (`Slowdowns`). Memory does not
 grow with the row count, except for de-duplication: rows are de-duplicated by
 `invocation_id` (the first row of an id wins) using a set of 64-bit hashes of the ids, 8 bytes
 per row kept in sorted arrays (80 MB for ten million rows). Two distinct ids share a hash with
 probability below 1e-6 at a hundred million rows; such a row would be counted as a duplicate.
 """
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,9 +18,41 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from loadcore.histogram import LABELS, new_histogram, percentiles, record_values
+from loadcore.mappingfile import KIND_PROXY, KIND_SYNTHETIC
 from loadcore.results import PHASE_MEASURE, ResultsChunks
-from loadcore.stats import CallStats, StatsByKey
+from loadcore.stats import BREAKDOWN_SIGNIFICANT_FIGURES, SUMMARY_SIGNIFICANT_FIGURES, CallStats, StatsByKey
 from loadcore.units import UNIT_US
+
+SLOWDOWN_SCALE = 1000
+"""Slowdowns are recorded in thousandths (the histograms hold integers)."""
+
+
+class Slowdowns:
+    """Per-call slowdown = latency from schedule ÷ the call's reference duration, by key, as HDR
+    histograms of thousandths. The reference is the runtime a synthetic call asked for, or a
+    proxy's profiled duration (when the mapping gives it)."""
+
+    def __init__(self, significant_figures: int = BREAKDOWN_SIGNIFICANT_FIGURES) -> None:
+        self.significant_figures = significant_figures
+        self.histograms: dict = {}
+
+    def add(self, keys, slowdowns) -> None:
+        keys, slowdowns = np.asarray(keys), np.rint(np.asarray(slowdowns) * SLOWDOWN_SCALE).astype(np.int64)
+        for key in np.unique(keys).tolist():
+            if key not in self.histograms:
+                self.histograms[key] = new_histogram(self.significant_figures)
+            record_values(self.histograms[key], slowdowns[keys == key])
+
+    def percentiles(self, key) -> dict[str, float | None]:
+        """The percentiles (`loadcore.histogram.LABELS`) of a key's slowdowns; None when it has none."""
+        if key not in self.histograms:
+            return dict.fromkeys(LABELS)
+        return {label: None if value is None else value / SLOWDOWN_SCALE
+                for label, value in percentiles(self.histograms[key]).items()}
+
+    def __contains__(self, key) -> bool:
+        return key in self.histograms
 
 
 class SeenIds:
@@ -65,6 +100,13 @@ class MergedResults:
     warmup_calls: int = 0
     per_function: StatsByKey = field(default_factory=StatsByKey)
     per_unit: StatsByKey = field(default_factory=StatsByKey)
+    per_kind: StatsByKey = field(default_factory=lambda: StatsByKey(SUMMARY_SIGNIFICANT_FIGURES))
+    kinds: dict = field(default_factory=dict)
+    """The kind of each endpoint with measured calls."""
+    slowdown_by_kind: Slowdowns = field(default_factory=lambda: Slowdowns(SUMMARY_SIGNIFICANT_FIGURES))
+    slowdown_by_function: Slowdowns = field(default_factory=Slowdowns)
+    """Synthetic functions only: a proxy's slowdown has one reference, its percentiles are the
+    latency's divided by it."""
     last_warmup_unit: int = -1
     files: list[FileRead] = field(default_factory=list)
     max_offset_us: int = 0
@@ -78,9 +120,15 @@ class MergedResults:
         return "second" if self.max_offset_us < UNIT_US["second"] else "minute"
 
 
-def merge_results(paths: list[Path], on_progress: Callable[[int], None] = lambda done: None) -> MergedResults:
-    """Stream every results file into one `MergedResults`; `on_progress(bytes read so far)`."""
+def merge_results(
+    paths: list[Path],
+    on_progress: Callable[[int], None] = lambda done: None,
+    profiled_us: Callable[[str], float | None] = lambda endpoint: None,
+) -> MergedResults:
+    """Stream every results file into one `MergedResults`; `on_progress(bytes read so far)`;
+    `profiled_us(endpoint)` is a proxy's profiled duration (µs), the reference of its slowdown."""
     merged = MergedResults()
+    profiled = functools.cache(profiled_us)
     seen = SeenIds()
     done = 0
     for path in paths:
@@ -89,7 +137,7 @@ def merge_results(paths: list[Path], on_progress: Callable[[int], None] = lambda
         for table in chunks:
             fresh = seen.first_seen(table["invocation_id"])
             read.duplicate_rows += int((~fresh).sum())
-            _add(merged, read, table[fresh])
+            _add(merged, read, table[fresh], profiled)
             on_progress(done + chunks.bytes_read)
         done += chunks.bytes_read
         read.rows = chunks.rows
@@ -102,7 +150,7 @@ def _columns(table: pd.DataFrame) -> tuple:
     return table["status"], table["latency_us"], table["latency_from_schedule_us"], table["lag_us"]
 
 
-def _add(merged: MergedResults, read: FileRead, table: pd.DataFrame) -> None:
+def _add(merged: MergedResults, read: FileRead, table: pd.DataFrame, profiled_us) -> None:
     if table.empty:
         return
     unit = table["unit"].to_numpy()
@@ -117,3 +165,25 @@ def _add(merged: MergedResults, read: FileRead, table: pd.DataFrame) -> None:
     merged.per_unit.add_columns(unit, *_columns(table))
     merged.measured.add_columns(*_columns(measured))
     merged.per_function.add_columns(measured["endpoint"], *_columns(measured))
+    _add_kinds(merged, measured, profiled_us)
+
+
+def _add_kinds(merged: MergedResults, measured: pd.DataFrame, profiled_us) -> None:
+    """The measured calls by kind, and their slowdowns where the reference is known."""
+    if measured.empty:
+        return
+    endpoints = measured["endpoint"].to_numpy()
+    requested_us = measured["requested_runtime_ms"].to_numpy(dtype=np.float64) * 1000
+    synthetic = ~np.isnan(requested_us)
+    kinds = np.where(synthetic, KIND_SYNTHETIC, KIND_PROXY)
+    merged.per_kind.add_columns(kinds, *_columns(measured))
+    merged.kinds.update(zip(endpoints.tolist(), kinds.tolist()))
+    reference = requested_us
+    if not synthetic.all():
+        codes, unique = pd.factorize(endpoints[~synthetic])
+        durations = np.array([profiled_us(endpoint) or np.nan for endpoint in unique], dtype=np.float64)
+        reference[~synthetic] = durations[codes]
+    usable = reference > 0
+    slowdown = measured["latency_from_schedule_us"].to_numpy()[usable] / reference[usable]
+    merged.slowdown_by_kind.add(kinds[usable], slowdown)
+    merged.slowdown_by_function.add(endpoints[usable & synthetic], slowdown[synthetic[usable]])

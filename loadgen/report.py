@@ -17,7 +17,7 @@ import pandas as pd
 
 from loadcore import histogram
 from loadcore.loadfile import read_load
-from loadcore.mappingfile import read_mapping
+from loadcore.mappingfile import KIND_PROXY, KIND_SYNTHETIC, read_mapping
 from loadcore.results import PHASE_MEASURE, PHASE_WARMUP
 from loadcore.stats import CallStats
 from loadcore.summary import (
@@ -25,6 +25,7 @@ from loadcore.summary import (
     FileSummary,
     FunctionSummary,
     Inputs,
+    KindSummary,
     PhaseSummary,
     Summary,
     UnitSummary,
@@ -68,9 +69,10 @@ def report(
 ) -> ReportResult:
     """Merge `results`, write `output_dir/summary.json` and the figures; `on_progress(bytes read)`."""
     histogram.check()
-    merged = merge_results(results, on_progress)
+    rows = MappingRows(read_mapping(mapping)) if mapping else None
+    merged = merge_results(results, on_progress, rows.profiled_us if rows else lambda endpoint: None)
     scheduled = Scheduled.from_load(load) if load else None
-    profiles = function_profiles(read_mapping(mapping), merged.per_function.entries) if mapping else None
+    profiles = function_profiles(rows, merged.per_function.entries) if rows else None
     summary = build_summary(
         merged, results=[str(p) for p in results], load=load, mapping=mapping, scheduled=scheduled,
         warmup_units=warmup, measured_units=duration, granularity=granularity, function_profiles=profiles,
@@ -185,6 +187,7 @@ def build_summary(
         ),
         units=_units(merged, calls_per_unit, warmup_units, units),
         functions=_functions(merged, function_profiles),
+        kinds=_kinds(merged),
     )
 
 
@@ -210,28 +213,41 @@ def _units(merged: MergedResults, calls_per_unit: np.ndarray | None, warmup_unit
     return summaries
 
 
-def function_profiles(mapping: pd.DataFrame, endpoints) -> pd.DataFrame:
-    """Service, proxy and profiled duration (µs, at the mapping percentile) per endpoint.
+class MappingRows:
+    """The mapping.csv row of an endpoint: the row with that `endpoint`, or else the row whose
+    `service` is its first DNS label (so results against an emulator or another domain still
+    match). `mapping` is a `loadcore.mappingfile.read_mapping` table."""
 
-    `mapping` is a `loadcore.mappingfile.read_mapping` table. An endpoint matches a mapping row
-    by its `endpoint`, or else by its first DNS label being the row's `service` (so results
-    against an emulator or another domain still match). Unmatched endpoints are left out.
-    """
-    by_endpoint = mapping[mapping["endpoint"] != ""].set_index("endpoint")
-    by_service = mapping.set_index("service")
-    rows = {}
-    for endpoint in endpoints:
+    def __init__(self, mapping: pd.DataFrame) -> None:
+        self.by_endpoint = mapping[mapping["endpoint"] != ""].set_index("endpoint")
+        self.by_service = mapping.set_index("service", drop=False)
+
+    def __call__(self, endpoint: str) -> pd.Series | None:
+        if endpoint in self.by_endpoint.index:
+            return self.by_endpoint.loc[endpoint]
         service = endpoint.split(".", 1)[0]
-        if endpoint in by_endpoint.index:
-            row = by_endpoint.loc[endpoint]
-            service = row["service"]
-        elif service in by_service.index:
-            row = by_service.loc[service]
-        else:
+        return self.by_service.loc[service] if service in self.by_service.index else None
+
+    def profiled_us(self, endpoint: str) -> float | None:
+        """A proxy's profiled duration (µs, at the mapping percentile); None for a synthetic
+        function (its calls' references are their requested runtimes) or an unknown endpoint."""
+        row = self(endpoint)
+        return None if row is None or row["kind"] != KIND_PROXY else float(row["proxy_duration_ms"]) * 1000
+
+
+def function_profiles(rows: MappingRows, endpoints) -> pd.DataFrame:
+    """Service, proxy and profiled duration (µs, at the mapping percentile) per endpoint, and its
+    kind; a synthetic function has neither proxy nor profiled duration. Unmatched endpoints are
+    left out."""
+    profiles = {}
+    for endpoint in endpoints:
+        row = rows(endpoint)
+        if row is None:
             continue
-        rows[endpoint] = {"service": service, "proxy": row["proxy"],
-                          "profiled_duration_us": float(row["proxy_duration_ms"]) * 1000}
-    return pd.DataFrame.from_dict(rows, orient="index", columns=["service", "proxy", "profiled_duration_us"])
+        proxy = row["kind"] == KIND_PROXY
+        profiles[endpoint] = {"service": row["service"], "proxy": row["proxy"] if proxy else None,
+                              "profiled_duration_us": rows.profiled_us(endpoint), "kind": row["kind"]}
+    return pd.DataFrame.from_dict(profiles, orient="index", columns=["service", "proxy", "profiled_duration_us", "kind"])
 
 
 def _functions(merged: MergedResults, profiles: pd.DataFrame | None) -> list[FunctionSummary]:
@@ -239,20 +255,52 @@ def _functions(merged: MergedResults, profiles: pd.DataFrame | None) -> list[Fun
     for endpoint, stats in merged.per_function.items():
         known = profiles is not None and endpoint in profiles.index
         profile = profiles.loc[endpoint] if known else None
-        duration = float(profile["profiled_duration_us"]) if known else None
+        duration = profile["profiled_duration_us"] if known else None
+        duration = None if duration is None or duration != duration else float(duration)
         from_schedule = Distribution(stats.percentiles("latency_from_schedule_us"))
-        slowdown = duration is not None and duration > 0
+        if endpoint in merged.slowdown_by_function:
+            ratios = merged.slowdown_by_function.percentiles(endpoint)
+            slowdown_p50, slowdown_p99 = ratios["p50"], ratios["p99"]
+        elif duration:
+            slowdown_p50, slowdown_p99 = from_schedule["p50"] / duration, from_schedule["p99"] / duration
+        else:
+            slowdown_p50 = slowdown_p99 = None
+        proxy = profile["proxy"] if known else None
         functions.append(FunctionSummary(
             endpoint=endpoint,
             service=profile["service"] if known else None,
-            proxy=profile["proxy"] if known else None,
+            proxy=proxy if isinstance(proxy, str) else None,
             calls=stats.calls,
             errors=stats.errors,
             latency_us=Distribution(stats.percentiles("latency_us")),
             latency_from_schedule_us=from_schedule,
             profiled_duration_us=duration,
-            slowdown_p50=from_schedule["p50"] / duration if slowdown else None,
-            slowdown_p99=from_schedule["p99"] / duration if slowdown else None,
+            slowdown_p50=slowdown_p50,
+            slowdown_p99=slowdown_p99,
+            kind=merged.kinds.get(endpoint),
         ))
     functions.sort(key=lambda f: -(f.latency_from_schedule_us["p99"] or 0))
     return functions
+
+
+def _kinds(merged: MergedResults) -> list[KindSummary]:
+    """Proxies, then synthetic functions, each if it had measured calls."""
+    kinds = []
+    for kind in (KIND_PROXY, KIND_SYNTHETIC):
+        if kind not in merged.per_kind:
+            continue
+        stats = merged.per_kind.entry(kind)
+        slowdown = merged.slowdown_by_kind.percentiles(kind)
+        kinds.append(KindSummary(
+            kind=kind,
+            functions=sum(1 for k in merged.kinds.values() if k == kind),
+            calls=stats.calls,
+            ok=stats.ok,
+            failed=stats.errors,
+            failures=stats.failures(),
+            latency_us=Distribution(stats.percentiles("latency_us")),
+            latency_from_schedule_us=Distribution(stats.percentiles("latency_from_schedule_us")),
+            slowdown_p50=slowdown["p50"],
+            slowdown_p99=slowdown["p99"],
+        ))
+    return kinds

@@ -1,7 +1,8 @@
 """The figures of `loadgen report`, from the merged results and the summary built from them:
 `latency-cdf` (both anchors, log x), `send-lag-cdf`, `latency-per-unit` (p50/p99/p99.9 per
-unit, warm-up shaded), `calls-per-unit` (issued, OK and failed, vs scheduled) and
-`worst-functions-p99` (the `WORST_FUNCTIONS` worst functions)."""
+unit, warm-up shaded), `calls-per-unit` (issued, OK and failed, vs scheduled),
+`worst-functions-p99` (the `WORST_FUNCTIONS` worst functions) and `slowdown-cdf` (per-call
+slowdown, one line per kind)."""
 
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import numpy as np
 from loadcore.histogram import cdf
 from loadcore.summary import FunctionSummary, Summary
 from loadgen import figures
-from loadgen.merge import MergedResults
+from loadgen.merge import SLOWDOWN_SCALE, MergedResults
 
 WORST_FUNCTIONS = 20
 
@@ -23,14 +24,34 @@ def function_label(function: FunctionSummary) -> str:
 
 def write_figures(merged: MergedResults, summary: Summary, out_dir: Path, file_format: str) -> list[Path]:
     """The report's figures, named `latency-cdf`, `send-lag-cdf`, `latency-per-unit`,
-    `calls-per-unit` and `worst-functions-p99`."""
-    return [
+    `calls-per-unit` and `worst-functions-p99`, and `slowdown-cdf` when some calls have a
+    slowdown (synthetic calls, or proxies with the mapping)."""
+    written = [
         _latency_cdf(merged, out_dir, file_format),
         _send_lag_cdf(merged, out_dir, file_format),
         _latency_per_unit(summary, out_dir, file_format),
         _calls_per_unit(summary, out_dir, file_format),
         _worst_functions(summary, out_dir, file_format),
     ]
+    if merged.slowdown_by_kind.histograms:
+        written.append(_slowdown_cdf(merged, out_dir, file_format))
+    return written
+
+
+def _slowdown_cdf(merged: MergedResults, out_dir: Path, file_format: str) -> Path:
+    figure, axes = figures.new_figure()
+    for kind, histogram in sorted(merged.slowdown_by_kind.histograms.items()):
+        values, fractions = cdf(histogram)
+        axes.step(np.maximum(values, 1) / SLOWDOWN_SCALE, fractions, where="post",
+                  label=f"{kind} ({histogram.total_count:,} calls)")
+    axes.axvline(1, color="grey", linewidth=0.8)
+    axes.set_xscale("log")
+    axes.set_xlabel("slowdown = latency from schedule ÷ requested runtime (synthetic) or profiled duration (proxy), log")
+    axes.set_ylabel("fraction of calls ≤ slowdown")
+    axes.set_ylim(0, 1.01)
+    axes.set_title("Slowdown CDF by kind, measured phase")
+    axes.legend(loc="lower right")
+    return figures.save(figure, out_dir, "slowdown-cdf", file_format)
 
 
 def _latency_cdf(merged: MergedResults, out_dir: Path, file_format: str) -> Path:

@@ -4,6 +4,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from loadcore.mappingfile import KIND_SYNTHETIC
 from loadcore.summary import Summary
 from loadgen.report_figures import WORST_FUNCTIONS, function_label
 
@@ -45,3 +46,20 @@ def _ratio(value) -> str:
     return "–" if value is None else f"{value:.3g}×"
 
 
+
+
+def render_kinds(summary: Summary, console: Console) -> None:
+    """Proxies vs synthetic functions in the measured phase; printed when the run had synthetic
+    functions (a proxy-only run's one row would repeat the measured phase)."""
+    if not any(kind.kind == KIND_SYNTHETIC for kind in summary.kinds):
+        return
+    table = Table(title="By kind (slowdown: latency from schedule ÷ requested runtime, or ÷ profiled duration)")
+    table.add_column("kind")
+    for name in ("functions", "calls", "errors", "p50 ms", "p99 ms", "slowdown p50", "slowdown p99"):
+        table.add_column(name, justify="right")
+    for kind in summary.kinds:
+        latency = kind.latency_from_schedule_us
+        table.add_row(kind.kind, f"{kind.functions:,}", f"{kind.calls:,}", f"{kind.failed:,}", _ms(latency["p50"]),
+                      _ms(latency["p99"]), _ratio(kind.slowdown_p50), _ratio(kind.slowdown_p99),
+                      style="red" if kind.failed else None)
+    console.print(table)

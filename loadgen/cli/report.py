@@ -7,13 +7,13 @@ import typer
 from loadcore.console import progress, render_phase, summary_console
 from loadgen import report as library
 from loadgen.cli import options
-from loadgen.report_tables import WORST_FUNCTIONS, render_functions
+from loadgen.report_tables import WORST_FUNCTIONS, render_functions, render_kinds
 
 
 def report(
     results: list[Path] = typer.Argument(..., help="Results CSVs of `invoker replay` (several workers/processes are merged)."),
     load: Path = typer.Option(None, help="The load.json that was replayed: adds scheduled calls per unit and the achieved vs scheduled rate."),
-    mapping: Path = typer.Option(None, help="mapping.csv: names the proxy of each endpoint and adds slowdown = latency ÷ profiled duration."),
+    mapping: Path = typer.Option(None, help="mapping.csv: names the proxy of each endpoint and adds its slowdown = latency ÷ profiled duration."),
     warmup: int = typer.Option(None, min=0, help="Warm-up units of the run [default: as the results' phase column shows]."),
     duration: int = typer.Option(None, min=0, help="Measured units of the run [default: up to the last unit with results]."),
     granularity: options.OptionalGranularity = None,
@@ -40,6 +40,7 @@ def print_report(result: library.ReportResult, top: int = WORST_FUNCTIONS) -> No
     for warning in result.summary.warnings:
         errors.print(f"warning: {warning}", style="yellow", highlight=False, soft_wrap=True, markup=False)
     render_phase(result.summary.measured, console)
+    render_kinds(result.summary, console)
     render_functions(result.summary, console, limit=top)
     console.print(f"wrote {', '.join(str(path) for path in result.written)}", highlight=False, soft_wrap=True,
                   markup=False)

@@ -21,6 +21,8 @@ from loadgen.cli.generate import print_generated
 from loadgen.cli.report import print_report
 from loadgen.generate import GenerateOptions
 from loadgen.load import DEFAULT_SEED
+from loadgen.mapping import Fallback
+from loadgen.synthetic import DEFAULT_MAX_RUNTIME_MS
 
 
 def run(
@@ -39,14 +41,19 @@ def run(
     memory_day: options.MemoryDay = None,
     memory_mb: options.MemoryMb = None,
     rate_scale: options.RateScale = 1.0,
+    synthetic: options.SyntheticMode = options.Synthetic("fallback"),
+    fallback_rule: options.FallbackRuleOption = options.FallbackRule("distance"),
+    max_distance: options.MaxDistance = 1.0,
+    max_runtime_ms: options.MaxRuntime = DEFAULT_MAX_RUNTIME_MS,
     namespace: options.Namespace = naming.DEFAULT_NAMESPACE,
     kubeconfig: options.Kubeconfig = None,
     context: options.Context = None,
     yaml_dir: options.YamlDir = None,
     ready_timeout: options.ReadyTimeout = None,
+    synthetic_image: options.SyntheticImage = None,
     ingress: Annotated[str, typer.Option(help="knative: HOST:PORT to send every call to, the endpoint as :authority.")] = None,
     port: Annotated[int, typer.Option(help="knative: port of the endpoints when no --ingress.")] = 80,
-    timeout: Annotated[float, typer.Option(min=0.001, help="Per-call deadline in seconds.")] = 30.0,
+    timeout: Annotated[float, typer.Option(min=0.001, help="Per-call deadline in seconds [default: 30, beyond the longest synthetic runtime].")] = None,
     processes: Annotated[int, typer.Option(min=1, help="Invoker processes (one core each).")] = 1,
 ) -> None:
     """Generate, deploy, invoke and summarise in one command (default: a one-minute local run)."""
@@ -55,10 +62,12 @@ def run(
     chosen = ExperimentOptions(
         generate=GenerateOptions(trace_dir=trace, profile=profile, granularity=granularity.value, start=start,
                                  warmup=warmup, duration=duration, seed=seed, rate_scale=rate_scale,
-                                 trace_choices=options.trace_choices(trace_format, day, memory_day, memory_mb)),
+                                 trace_choices=options.trace_choices(trace_format, day, memory_day, memory_mb),
+                                 fallback=Fallback(synthetic.value, fallback_rule.value, max_distance),
+                                 max_runtime_ms=max_runtime_ms),
         out=out, deploy=deploy.value, config=config, namespace=namespace, kubeconfig=kubeconfig, context=context,
-        yaml_dir=yaml_dir, ready_timeout=ready_timeout, ingress=ingress, port=port, timeout=timeout,
-        processes=processes,
+        yaml_dir=yaml_dir, ready_timeout=ready_timeout, synthetic_image=synthetic_image, ingress=ingress, port=port,
+        timeout=timeout, processes=processes,
     )  # fmt: skip
     with progress(*_REPLAY_COLUMNS) as bar:
         result = run_experiment(chosen, _Printer(bar, deploy.value))
