@@ -120,13 +120,14 @@ def generate(options: GenerateOptions, deploy: Deploy, on_unit: Callable[[], Non
     synthetic = SyntheticCalls(specs.select(invocable), (mapping["kind"] == KIND_SYNTHETIC).to_numpy()[invocable])
     if iat == TRACE_IAT:
         unit, offset, function = trace.calls_of(window)
+        duration = trace.durations_of(window)
         if o.rate_scale != 1:
             kept = scale_calls(unit, function, counts, scaled, o.seed, o.start)
-            unit, offset, function = unit[kept], offset[kept], function[kept]
+            unit, offset, function, duration = unit[kept], offset[kept], function[kept], duration[kept]
         endpoint_of = np.cumsum(invocable) - 1
         called = invocable[function]
         load = write_trace_calls(o.output, unit[called], offset[called], endpoint_of[function[called]], endpoints,
-                                 window.length, on_unit, synthetic, o.seed, o.start)  # fmt: skip
+                                 window.length, on_unit, synthetic, o.seed, o.start, duration[called])  # fmt: skip
     else:
         load = write_load(
             o.output, scaled[invocable], endpoints, trace.unit_us, iat, o.shift, o.seed, first_column=o.start, on_unit=on_unit,

@@ -157,20 +157,27 @@ def write_trace_calls(
     synthetic: SyntheticCalls | None = None,
     seed: int = DEFAULT_SEED,
     first_column: int = 0,
+    duration_us: np.ndarray | None = None,
 ) -> LoadStats:
     """Write `load.json` for calls given one by one: their unit in the window, µs offset in
     it and function (index into `endpoints`), sorted by unit; ties ordered by function.  The
-    calls of `synthetic`'s functions carry a runtime and memory drawn for each, from the
-    stream of their unit's trace column (`first_column` + unit)."""
+    calls of `synthetic`'s functions carry a runtime (each call's own `duration_us` when
+    given) and a memory drawn from the stream of their unit's trace column (`first_column` +
+    unit)."""
     bits = max(len(endpoints) - 1, 1).bit_length()
     bounds = np.searchsorted(unit, np.arange(units + 1))
     spec_streams = UnitStreams(seed, _CALL_SPEC_STREAM)
     with LoadWriter(path, endpoints) as writer:
         for k in range(units):
-            keys = (offset_us[bounds[k] : bounds[k + 1]] << bits) | function[bounds[k] : bounds[k + 1]]
-            keys.sort()
+            calls = slice(bounds[k], bounds[k + 1])
+            keys = (offset_us[calls] << bits) | function[calls]
+            order = np.argsort(keys, kind="stable")
+            keys = keys[order]
             functions = keys & ((1 << bits) - 1)
-            payload = synthetic.payload(functions, spec_streams(first_column + k)) if synthetic else None
+            payload = None
+            if synthetic:
+                runtime_ms = None if duration_us is None else np.rint(duration_us[calls][order] / 1000).astype(np.int64)
+                payload = synthetic.payload(functions, spec_streams(first_column + k), runtime_ms)
             writer.write_unit(keys >> bits, functions, payload)
             if on_unit:
                 on_unit()

@@ -12,6 +12,11 @@ trace function's percentiles as invitro's loader draws them:
 - memory: the same over p1/5/25/50/75/95/99/100 of the trace's memory (MB, taken as MiB as the
   mapping does); the first 1 % is p1 itself, there being no p0; clamped to 1–10,240 MiB.
 
+A per-invocation trace (Azure 2021) replayed at its own call times (`--iat trace`) knows each
+call's duration: a synthetic call then asks for that one (rounded to the ms, clamped as above),
+as invitro's loader does for that trace; its memory is drawn (the 2021 trace records none, so
+its percentiles are all `--memory-mb`).
+
 A trace row whose percentiles decrease somewhere (a data glitch) is read as its running maximum,
 the nearest non-decreasing row. Draws come from their own random stream per trace unit, seeded
 by (seed, unit column) apart from the call times, so the same seed gives the same calls and a
@@ -82,10 +87,15 @@ class CallSpecs:
         return CallSpecs(Brackets(self.runtime.cuts, self.runtime.points[rows]),
                          Brackets(self.memory.cuts, self.memory.points[rows]), self.max_runtime_ms)
 
-    def draw(self, functions: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def draw(self, functions: np.ndarray, rng: np.random.Generator, runtime_ms: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
         """(runtime_ms, memory_mib) of calls of `functions` (rows of this table), in call order
-        (the order of `loadcore.loadfile.PAYLOAD_FIELDS`)."""
-        runtime = self.runtime.draw(functions, rng, MIN_RUNTIME_MS, self.max_runtime_ms)
+        (the order of `loadcore.loadfile.PAYLOAD_FIELDS`); `runtime_ms`, when given, are the
+        calls' own runtimes (clamped like drawn ones) and only the memory is drawn."""
+        if runtime_ms is None:
+            runtime = self.runtime.draw(functions, rng, MIN_RUNTIME_MS, self.max_runtime_ms)
+        else:
+            runtime = np.clip(np.asarray(runtime_ms, dtype=np.int64), MIN_RUNTIME_MS, self.max_runtime_ms)
         memory = self.memory.draw(functions, rng, MIN_MEMORY_MIB, MAX_MEMORY_MIB)
         return runtime, memory
 
@@ -101,13 +111,16 @@ class SyntheticCalls:
     def __bool__(self) -> bool:
         return bool(self.synthetic.any())
 
-    def payload(self, functions: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray] | None:
+    def payload(self, functions: np.ndarray, rng: np.random.Generator, runtime_ms: np.ndarray | None = None
+                ) -> dict[str, np.ndarray] | None:
         """The payload lists of one unit's calls (`functions`, in call order): a runtime and
-        memory for each call of a synthetic function, `ABSENT` for the others; None if none."""
+        memory for each call of a synthetic function, `ABSENT` for the others; None if none.
+        `runtime_ms` are the calls' own runtimes when the trace recorded them."""
         drawn = self.synthetic[functions]
         if not drawn.any():
             return None
+        own = None if runtime_ms is None else runtime_ms[drawn]
         payload = {name: np.full(functions.size, ABSENT, dtype=np.int64) for name in PAYLOAD_FIELDS}
-        for name, values in zip(PAYLOAD_FIELDS, self.specs.draw(functions[drawn], rng)):
+        for name, values in zip(PAYLOAD_FIELDS, self.specs.draw(functions[drawn], rng, own)):
             payload[name][drawn] = values
         return payload

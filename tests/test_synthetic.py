@@ -136,3 +136,27 @@ def test_synthetic_payloads_leave_the_call_times_alone_and_repeat_with_the_seed(
             function = [int(trace.loc[e, "HashFunction"][-2:]) for e in unit["endpoint"]]
             assert unit["runtime_ms"] == [10 * (i + 1) for i in function]
             assert unit["memory_mib"] == [100 * (i + 1) for i in function]
+
+
+def test_a_2021_call_replayed_at_its_own_time_asks_for_its_own_recorded_duration(tmp_path, monkeypatch):
+    from tracefiles import write_calls
+
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(9)
+    starts, durations = rng.integers(0, 120_000_000, 400), rng.integers(0, 9_000_000, 400)
+    durations[:5] = [0, 400, 1_600, 70_000_000, 2_499_500]  # rounds to 0 (-> 1), 0 (-> 1), 2, clamped, 2,500 ms
+    starts[:5] = 1_000_000
+    apps = [f"app{i % 4}" for i in range(400)]
+    write_calls(tmp_path / "calls.csv", [(a, "f", f"{(s + d) / 1e6:.6f}", f"{d / 1e6:.6f}")
+                                         for a, s, d in zip(apps, starts, durations)])
+    units, _ = _generated(["--trace", "calls.csv", "--warmup", "0", "--duration", "2", "--iat", "trace", "--synthetic",
+                           "always", "--max-runtime-ms", "60000"])
+    from loadcore.mappingfile import read_mapping
+
+    endpoint = dict(zip(read_mapping(tmp_path / "mapping.csv")["HashApp"], read_mapping(tmp_path / "mapping.csv")["endpoint"]))
+    expected = sorted((int(s // 60_000_000), int(s % 60_000_000), endpoint[a], int(min(max(round(d / 1000), 1), 60_000)))
+                      for a, s, d in zip(apps, starts, durations))
+    got = sorted((k, t, e, r) for k, unit in enumerate(units)
+                 for t, e, r in zip(unit["timestamp"], unit["endpoint"], unit["runtime_ms"]))
+    assert got == expected
+    assert {r for _, t, _, r in got if t == 1_000_000} == {1, 2, 60_000, 2_500}
