@@ -1,5 +1,6 @@
 """`loadgen generate --deploy knative|local` end to end through the CLI, on the real localkube."""
 
+import os
 import shutil
 
 import pytest
@@ -154,9 +155,22 @@ def test_synthetic_image_overrides_the_template_image_in_a_dry_run(small_trace_w
     (["--deploy", "local", "--dry-run", "x"], "--dry-run: only with --deploy knative, not --deploy local"),
     (["--deploy", "local", "--synthetic-image", "x"], "--synthetic-image: only with --deploy knative, not --deploy local"),
     (["--deploy", "none", "--share-proxies"], "--share-proxies: only with --deploy knative, not --deploy none"),
-    (["--deploy", "knative", "--run-id", "no spaces"], "--run-id 'no spaces': expected at most 63"),
+    (["--deploy", "knative", "--run-id", "no spaces"], "--run-id 'no spaces': expected 1 to 63"),
 ])
 def test_deploy_option_misuse_exits_2(small_trace_workdir, args, message):
     result = generate(*args)
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_config_is_read_once_so_it_may_be_a_pipe(small_trace_workdir):
+    """`--config <(...)` in a shell: a pipe gives its bytes to the first reader only."""
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, shipped.default_config().read_bytes())
+        os.close(write_end)
+        result = generate("--deploy", "knative", "--dry-run", "rendered", "--config", f"/dev/fd/{read_end}")
+    finally:
+        os.close(read_end)
+    assert result.exit_code == 0, result.output
+    assert "dry run: wrote the rendered manifests to rendered" in result.output

@@ -57,6 +57,8 @@ def generate(
     ready_timeout: options.ReadyTimeout = None,
     concurrency: Annotated[int, typer.Option(min=1, help="knative: Services applied at once [default: 8].")] = None,
     allow_commands: Annotated[bool, typer.Option(help="knative: run config.json commands other than `kubectl apply -f`.")] = False,
+    allow_outside_yaml_dir: Annotated[bool, typer.Option(help="knative: apply manifests that profile.json or config.json name outside --yaml-dir.")] = False,
+    request_timeout: options.RequestTimeout = None,
     dry_run: Annotated[Path, typer.Option(help="knative: write the rendered manifests to this folder, touch no cluster.")] = None,
     run_id: Annotated[str, typer.Option(help="knative: run id label [default: UTC date-time].")] = None,
     synthetic_image: options.SyntheticImage = None,
@@ -69,13 +71,13 @@ def generate(
         max_runtime_ms=max_runtime_ms, strict=strict,
         trace_choices=options.trace_choices(trace_format, day, memory_day, memory_mb), rate_scale=rate_scale,
     )  # fmt: skip
-    read_config(config)
+    commands = read_config(config)  # once: --config may be a pipe
     with progress() as bar:
         step = choose_deploy(
-            deploy.value, profile, config, namespace, domain, share_proxies, bar, kubeconfig=kubeconfig,
+            deploy.value, profile, commands, config, namespace, domain, share_proxies, bar, kubeconfig=kubeconfig,
             context=context, yaml_dir=yaml_dir, min_scale=min_scale, max_scale=max_scale, ready_timeout=ready_timeout,
-            concurrency=concurrency, allow_commands=allow_commands, dry_run=dry_run, run_id=run_id,
-            synthetic_image=synthetic_image,
+            concurrency=concurrency, allow_commands=allow_commands, allow_outside_yaml_dir=allow_outside_yaml_dir,
+            dry_run=dry_run, run_id=run_id, request_timeout=request_timeout, synthetic_image=synthetic_image,
         )  # fmt: skip
         task = bar.add_task("load.json", total=warmup + duration)
         result = run_generate(chosen, step, on_unit=lambda: bar.advance(task))

@@ -104,3 +104,6 @@ FallbackRuleOption = Annotated[
 MaxDistance = Annotated[
     float, typer.Option("--max-distance", min=0, help="fallback: synthetic beyond this distance; never: report those.")
 ]
+RequestTimeout = Annotated[
+    float, typer.Option("--request-timeout", help="Seconds each Kubernetes API request may take [default: 60].")
+]

@@ -10,7 +10,6 @@ The order is chosen so that nothing touches the cluster before every input is ch
    until settled or `ready_timeout`, then runs the post-deployment steps once.
 """
 
-import re
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -20,14 +19,14 @@ import yaml
 
 from loadcore import shipped
 from loadgen.deploy import manifests, objects, services
-from loadgen.deploy.cluster import FUNCTION, MANAGED_BY, MANAGER, PROXY, RUN_ID, connect
+from loadgen.deploy.cluster import FUNCTION, MANAGED_BY, MANAGER, PROXY, REQUEST_TIMEOUT, RUN_ID, check_run_id, connect
 from loadgen.deploy.manifests import ApplyFile, Command
 from loadgen.deploy.services import Outcome
 from loadcore.errors import InputError
+from loadcore.units import check_seconds
 from loadcore.profiles import DeployCommands
 
 DRY_RUN = "dry-run"
-LABEL_VALUE = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
 
 
 def new_run_id() -> str:
@@ -47,8 +46,14 @@ class KnativeOptions:
     ready_timeout: float = 600.0
     concurrency: int = 8
     allow_commands: bool = False
+    allow_outside_yaml_dir: bool = False
     dry_run: Path | None = None
     synthetic_image: str | None = None
+    request_timeout: float = REQUEST_TIMEOUT
+
+    def __post_init__(self) -> None:
+        check_run_id(self.run_id)
+        check_seconds("--ready-timeout", self.ready_timeout)
 
 
 @dataclass(frozen=True)
@@ -70,10 +75,10 @@ class Plan:
     files: dict[Path, list[dict]]  # rendered objects of every ApplyFile
 
 
-def _steps(commands: tuple[str, ...], yaml_dir: Path, where: str, allow: bool, into: list) -> None:
+def _steps(commands: tuple[str, ...], options: KnativeOptions, where: str, into: list) -> None:
     for text in commands:
-        step = manifests.parse_command(text, yaml_dir, where)
-        if isinstance(step, Command) and not allow:
+        step = manifests.parse_command(text, Path(options.yaml_dir), where, options.allow_outside_yaml_dir)
+        if isinstance(step, Command) and not options.allow_commands:
             raise InputError(
                 f"{where}: command {text!r} is not `kubectl apply -f FILE`; pass --allow-commands to run it"
             )
@@ -93,9 +98,6 @@ def plan(
     `proxy_yaml` maps a proxy to its manifest path (profile.json `yaml`); `commands` is
     `loadcore.profiles.read_config()`: deployment commands by `yaml-location`.
     """
-    if not LABEL_VALUE.fullmatch(options.run_id):
-        raise InputError(f"--run-id {options.run_id!r}: expected at most 63 letters, digits, '-', '_' or '.', "
-                         f"starting and ending with a letter or digit")
     yaml_dir = Path(options.yaml_dir)
     loaded: dict[str, dict] = {}
     rendered, pre, post = [], [], []
@@ -105,12 +107,12 @@ def plan(
         location = proxy_yaml[target.proxy]
         if location not in loaded:
             loaded[location] = manifests.load_service(
-                manifests.resolve(yaml_dir, location, f"profile {target.proxy}: yaml")
+                manifests.resolve(yaml_dir, location, f"profile {target.proxy}: yaml", options.allow_outside_yaml_dir)
             )
             recipe = commands.get(location, DeployCommands())
             where = f"{config_path}: entry {location}"
-            _steps(recipe.pre, yaml_dir, f"{where}: predeployment-commands", options.allow_commands, pre)
-            _steps(recipe.post, yaml_dir, f"{where}: postdeployment-commands", options.allow_commands, post)
+            _steps(recipe.pre, options, f"{where}: predeployment-commands", pre)
+            _steps(recipe.post, options, f"{where}: postdeployment-commands", post)
         labels = {MANAGED_BY: MANAGER, RUN_ID: options.run_id, PROXY: target.proxy}
         if target.function:
             labels[FUNCTION] = target.function
@@ -179,7 +181,7 @@ def deploy_knative(
     if options.dry_run is not None:
         write_dry_run(plan_, Path(options.dry_run))
         return {s["metadata"]["name"]: Outcome(DRY_RUN) for s in plan_.services}
-    api = connect(options.kubeconfig, options.context)
+    api = connect(options.kubeconfig, options.context, options.request_timeout)
     with api:
         existing = services.existing_services(api, options.namespace)
         services.check_conflicts(plan_.services, existing, options.namespace)

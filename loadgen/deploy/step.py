@@ -29,6 +29,7 @@ from loadgen import naming
 if TYPE_CHECKING:  # pandas and the Kubernetes client take a second to import: only when deploying
     import pandas as pd
 
+    from loadcore.profiles import DeployCommands
     from loadgen.deploy.knative import KnativeOptions
     from loadgen.generate import Deploy
 
@@ -49,7 +50,8 @@ class KnativeDeploy:
     """`--deploy knative` as a mapping step; after the call, `failures` names every failed Service."""
 
     profile: Path
-    config: Path
+    commands: dict[str, DeployCommands]  # config.json, read once by the caller
+    config: Path  # where `commands` came from, for messages
     options: KnativeOptions
     share_proxies: bool = False
     domain: str = naming.DEFAULT_DOMAIN
@@ -64,7 +66,7 @@ class KnativeDeploy:
         from loadgen.mapping import SYNTHETIC_FUNCTION
         from loadgen.traces.model import MEMORY_COLUMNS
         from loadcore.mappingfile import KIND_PROXY, KIND_SYNTHETIC, PLANNED, READY
-        from loadcore.profiles import read_config, read_profiles
+        from loadcore.profiles import read_profiles
 
         services = [
             naming.service_name(row.proxy, *SHARED) if self.share_proxies and row.kind == KIND_PROXY else row.service
@@ -85,7 +87,7 @@ class KnativeDeploy:
         outcomes = deploy_knative(
             list(targets.values()),
             {**read_profiles(self.profile)["yaml"].to_dict(), SYNTHETIC_FUNCTION: SYNTHETIC_MANIFEST},
-            read_config(self.config),
+            self.commands,
             self.options,
             advance,
             config_path=str(self.config),
@@ -117,6 +119,7 @@ def deploy_failures(step) -> list[Failure]:
 def choose_deploy(
     target: str,
     profile: Path,
+    commands: dict[str, DeployCommands],
     config: Path,
     namespace: str = naming.DEFAULT_NAMESPACE,
     domain: str = naming.DEFAULT_DOMAIN,
@@ -124,8 +127,9 @@ def choose_deploy(
     bar=None,
     **knative,
 ) -> Deploy:
-    """The deploy step for `target` (`none`, `local` or `knative`); `knative` holds the
-    `KnativeOptions` fields given (None means the default) and is refused for other targets."""
+    """The deploy step for `target` (`none`, `local` or `knative`); `commands` are config.json's
+    (`loadcore.profiles.read_config(config)`); `knative` holds the `KnativeOptions` fields given
+    (None means the default) and is refused for other targets."""
     given = {key: value for key, value in knative.items() if value not in (None, False)}
     if target != "knative" and (given or share_proxies):
         options = ", ".join(f"--{key.replace('_', '-')}" for key in [*given, *(["share_proxies"] if share_proxies else [])])
@@ -137,4 +141,4 @@ def choose_deploy(
         return placeholder_deploy(namespace, domain, PLANNED if target == "none" else READY)
     from loadgen.deploy.knative import KnativeOptions
 
-    return KnativeDeploy(profile, config, KnativeOptions(namespace=namespace, **given), share_proxies, domain, bar)
+    return KnativeDeploy(profile, commands, config, KnativeOptions(namespace=namespace, **given), share_proxies, domain, bar)
