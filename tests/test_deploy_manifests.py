@@ -139,3 +139,10 @@ def test_aliases_that_expand_to_a_small_object_are_kept(tmp_path):
     folder, _ = proxy_folder(tmp_path, text)
     service = plan_one(folder).services[0]
     assert service["spec"]["template"]["metadata"]["annotations"] == {"a": "shared", "b": "shared"}
+
+
+def test_a_manifest_that_is_not_utf8_is_one_line(tmp_path):
+    folder, _ = proxy_folder(tmp_path)
+    (folder / "kn-p.yaml").write_bytes(b"apiVersion: v1\nkind: \xff\n")
+    with pytest.raises(InputError, match=r"kn-p.yaml: not readable YAML: unacceptable character #x00ff"):
+        plan_one(folder)
