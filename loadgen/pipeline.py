@@ -17,6 +17,7 @@ from invoker.replay import ReplayOptions, ReplayOutcome, ReplayProgress, replay
 from loadcore import shipped
 from loadcore.console import SilentProgress
 from loadcore.errors import InputError
+from loadcore.profiles import read_config
 from loadgen import naming
 from loadgen.deploy.step import SERVING_TARGETS, choose_deploy, deploy_failures
 from loadgen.generate import GenerateOptions, GenerateResult, generate
@@ -114,7 +115,7 @@ def run_experiment(options: ExperimentOptions, events: ExperimentEvents | None =
     Path(options.out).mkdir(parents=True, exist_ok=True)
     chosen = replace(options.generate, output=files.load, mapping_out=files.mapping)
     step = choose_deploy(
-        options.deploy, chosen.profile, options.config, options.namespace, bar=events.bar,
+        options.deploy, read_config(options.config), options.config, options.namespace, bar=events.bar,
         kubeconfig=options.kubeconfig, context=options.context, yaml_dir=options.yaml_dir,
         ready_timeout=options.ready_timeout, synthetic_image=options.synthetic_image,
     )  # fmt: skip
