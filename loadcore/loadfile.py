@@ -24,8 +24,12 @@ runtime or none do, and `memory_mib` only comes with a runtime; anything else is
 The old vSwarm Go invoker reads such a file too, but speaks SayHello to every endpoint.
 
 Reading (`read_load`) accepts our files and the old tool's: offsets may be ints or floats
-(truncated to µs) and need not be sorted; other keys are ignored. Anything else is an
-`InputError` naming the unit and field, never silently dropped. Writing (`LoadWriter`) streams
+(truncated to µs), must lie in [0, a minute) and need not be sorted; endpoints must be host
+names (`loadcore.names.is_endpoint`); other keys are ignored. Anything else (a string, `true`
+or a list for an offset, `null` or an object for an endpoint) is an `InputError` naming the
+unit, the field and the value, never silently dropped or converted. Asked for the first units
+only, it reads the file only up to them (`_first_units`), so a one-minute replay of a
+day-long file does not parse the whole day. Writing (`LoadWriter`) streams
 one unit at a time and makes the file appear complete or not at all.
 """
 
@@ -40,8 +44,10 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from loadcore import names
 from loadcore.errors import InputError
-from loadcore.files import read_input
+from loadcore.files import open_input, read_input
+from loadcore.units import UNIT_US
 
 PAYLOAD_FIELDS = ("runtime_ms", "memory_mib")
 """Per-call values a protocol may need: the runtime (ms) and memory (MiB) a synthetic function
@@ -52,6 +58,9 @@ DEFAULT_PROTOCOL = "sayhello"
 SYNTHETIC_PROTOCOL = "faas"
 """The protocol of an endpoint whose calls carry a `runtime_ms`."""
 PENDING_WRITES = 2  # units encoded ahead of the disk
+MAX_UNIT_US = max(UNIT_US.values())
+"""Offsets lie within a unit: below a minute in µs (a second's are checked by `invoker.schedule`)."""
+READ_BLOCK_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -75,7 +84,7 @@ class Load:
 
 def read_load(path: Path, max_units: int | None = None) -> Load:
     """Parse and validate the first `max_units` units (all when None) of `path`."""
-    raw = read_input(path)
+    raw = _first_units(path, max_units)
     if not raw.strip():
         raise InputError(f"{path}: empty file, expected a JSON array of units")
     try:
@@ -87,20 +96,20 @@ def read_load(path: Path, max_units: int | None = None) -> Load:
     if not doc:
         raise InputError(f"{path}: no units (empty array)")
     units = doc if max_units is None else doc[:max_units]
-    offsets, unit_numbers, names = [], [], []
+    offsets, unit_numbers, names_ = [], [], []
     payload = {name: [] for name in PAYLOAD_FIELDS}
     for number, entry in enumerate(units):
         timestamps, endpoints = _unit_lists(path, number, entry)
         offsets.append(_offsets(path, number, timestamps))
         unit_numbers.append(np.full(len(timestamps), number, dtype=np.int32))
-        names.extend(endpoints)
+        names_.extend(endpoints)
         for name, values in payload.items():
             values.append(_payload(path, number, entry, name, len(timestamps)))
-    codes, distinct = pd.factorize(pd.Series(names, dtype=object), sort=False)
+    codes, distinct = pd.factorize(pd.Series(names_, dtype=object), sort=False)
     for name in distinct:
-        if not isinstance(name, str) or not name:
-            where = _first_unit_with(units, name)
-            raise InputError(f"{path}: unit {where} field 'endpoint': expected non-empty host names, got {name!r}")
+        if not names.is_endpoint(name):
+            raise InputError(f"{path}: unit {_first_unit_with(units, name)} field 'endpoint': {name!r}, expected a "
+                             f"host name (letters, digits, '-' and '.'; no scheme, path or spaces), optionally :PORT")
     used = {}
     if any(v is not None for values in payload.values() for v in values):
         used = {
@@ -144,6 +153,38 @@ def _protocols(path: Path, unit: np.ndarray, endpoint_index: np.ndarray, endpoin
     return tuple(SYNTHETIC_PROTOCOL if count else DEFAULT_PROTOCOL for count in with_runtime.tolist())
 
 
+def _first_units(path: Path, max_units: int | None) -> bytes:
+    """The bytes of `path`, or when it holds more than `max_units` units, of a JSON array of
+    just the first `max_units`, read no further than they go.
+
+    A unit is an object of lists of numbers, strings and nulls, so each one ends at its only
+    `}`. The array is cut after the `max_units`-th `}` byte; had one of those been inside a
+    string (or a unit held an object), the cut array would not parse to `max_units` elements,
+    and the whole file is read instead.
+    """
+    if max_units is None or max_units <= 0:
+        return read_input(path)
+    head, ends = [], 0
+    with open_input(path) as file:
+        while ends < max_units:
+            block = file.read(READ_BLOCK_BYTES)
+            if not block:
+                return b"".join(head)
+            count = block.count(b"}")
+            if ends + count >= max_units:
+                cut = int(np.flatnonzero(np.frombuffer(block, np.uint8) == ord("}"))[max_units - ends - 1]) + 1
+                head.append(block[:cut])
+                break
+            ends += count
+            head.append(block)
+    prefix = b"".join(head) + b"]"
+    try:
+        parsed = orjson.loads(prefix)
+    except orjson.JSONDecodeError:
+        return read_input(path)
+    return prefix if isinstance(parsed, list) and len(parsed) == max_units else read_input(path)
+
+
 def _unit_lists(path: Path, number: int, entry) -> tuple[list, list]:
     if not isinstance(entry, dict):
         raise InputError(f"{path}: unit {number}: expected an object with 'timestamp' and 'endpoint' lists")
@@ -151,6 +192,9 @@ def _unit_lists(path: Path, number: int, entry) -> tuple[list, list]:
         if not isinstance(entry.get(name), list):
             raise InputError(f"{path}: unit {number}: field '{name}' missing or not a list")
     timestamps, endpoints = entry["timestamp"], entry["endpoint"]
+    if not set(map(type, endpoints)) <= {str}:
+        bad = next(e for e in endpoints if type(e) is not str)
+        raise InputError(f"{path}: unit {number} field 'endpoint': {bad!r}, expected host names (strings)")
     if len(timestamps) != len(endpoints):
         raise InputError(
             f"{path}: unit {number}: 'timestamp' has {len(timestamps)} entries but 'endpoint' has "
@@ -160,15 +204,17 @@ def _unit_lists(path: Path, number: int, entry) -> tuple[list, list]:
 
 
 def _offsets(path: Path, number: int, timestamps: list) -> np.ndarray:
-    try:
-        values = np.asarray(timestamps, dtype=np.float64)
-    except (TypeError, ValueError):
-        bad = next(t for t in timestamps if not isinstance(t, (int, float)))
-        raise InputError(f"{path}: unit {number} field 'timestamp': expected µs offsets, got {bad!r}") from None
-    if not np.isfinite(values).all():
-        raise InputError(f"{path}: unit {number} field 'timestamp': expected finite µs offsets")
-    if values.size and values.min() < 0:
-        raise InputError(f"{path}: unit {number} field 'timestamp': negative offset {values.min():.0f} µs")
+    if not set(map(type, timestamps)) <= {int, float}:
+        bad = next(t for t in timestamps if type(t) not in (int, float))
+        raise InputError(f"{path}: unit {number} field 'timestamp': {bad!r}, expected µs offsets (numbers)")
+    values = np.asarray(timestamps, dtype=np.float64)
+    outside = ~((values >= 0) & (values < MAX_UNIT_US))  # also true for nan
+    if outside.any():
+        value = timestamps[int(np.flatnonzero(outside)[0])]
+        if value < 0:
+            raise InputError(f"{path}: unit {number} field 'timestamp': negative offset {value!r} µs")
+        raise InputError(f"{path}: unit {number} field 'timestamp': offset {value!r} µs, expected one within "
+                         f"the unit, below {MAX_UNIT_US} (a minute)")
     return values.astype(np.int64)
 
 

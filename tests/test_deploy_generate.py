@@ -156,6 +156,9 @@ def test_synthetic_image_overrides_the_template_image_in_a_dry_run(small_trace_w
     (["--deploy", "local", "--synthetic-image", "x"], "--synthetic-image: only with --deploy knative, not --deploy local"),
     (["--deploy", "none", "--share-proxies"], "--share-proxies: only with --deploy knative, not --deploy none"),
     (["--deploy", "knative", "--run-id", "no spaces"], "--run-id 'no spaces': expected 1 to 63"),
+    *((["--domain", domain], f"--domain {domain!r}: expected a host name (letters, digits, '-' and '.'; no scheme, port or spaces)")
+      for domain in ("http://127.0.0.1.sslip.io", "a b", "ünï.io", "a\nb", 'a"b', "a.io:80", "")),
+    (["--namespace", "Not_a_namespace"], "--namespace 'Not_a_namespace': expected a Kubernetes namespace name"),
 ])
 def test_deploy_option_misuse_exits_2(small_trace_workdir, args, message):
     result = generate(*args)

@@ -167,3 +167,85 @@ def test_a_generated_load_with_synthetic_functions_keeps_the_old_go_invokers_sha
     assert [(len(t), len(e)) for t, e in go_invoker_reads(raw)] == [(len(u["timestamp"]),) * 2 for u in units]
     assert all(len(u["runtime_ms"]) == len(u["timestamp"]) and None not in u["runtime_ms"] for u in units)
     assert set(read_load(small_trace_workdir / "load.json").protocols) == {SYNTHETIC_PROTOCOL}
+
+
+def one_unit(path, timestamps, endpoints):
+    path.write_bytes(b'[{"timestamp": ' + timestamps + b', "endpoint": ' + endpoints + b"}]")
+    return path
+
+
+@pytest.mark.parametrize("timestamps, expected", [
+    (b"[9223372036854775808]", "offset 9223372036854775808 µs, expected one within the unit, below 60000000 (a minute)"),
+    (b"[1e20]", "offset 1e+20 µs, expected one within the unit, below 60000000 (a minute)"),
+    (b"[60000000]", "offset 60000000 µs, expected one within the unit, below 60000000 (a minute)"),
+    (b"[-1]", "negative offset -1 µs"),
+    (b'["5"]', "'5', expected µs offsets (numbers)"),
+    (b"[true]", "True, expected µs offsets (numbers)"),
+    (b"[null]", "None, expected µs offsets (numbers)"),
+    (b"[[1, 2]]", "[1, 2], expected µs offsets (numbers)"),
+])  # fmt: skip
+def test_offsets_must_be_numbers_within_the_unit(tmp_path, timestamps, expected):
+    """Offsets of 2^63 and more used to pass, wrap to a negative due time and go out at t0."""
+    path = one_unit(tmp_path / "load.json", timestamps, b'["a.example.com"]')
+    with pytest.raises(InputError) as error:
+        read_load(path)
+    assert error.value.message == f"{path}: unit 0 field 'timestamp': {expected}"
+
+
+def test_the_first_value_that_is_no_number_is_named(tmp_path):
+    path = one_unit(tmp_path / "load.json", b'[1, "5", "abc"]', b'["a.b", "a.b", "a.b"]')
+    with pytest.raises(InputError, match=r"field 'timestamp': '5', expected µs offsets \(numbers\)$"):
+        read_load(path)
+
+
+@pytest.mark.parametrize("endpoint", [b"null", b"[\"a.b\"]", b'{"a": 1}', b"5", b"true"])
+def test_an_endpoint_that_is_no_string_is_one_line(tmp_path, endpoint):
+    path = one_unit(tmp_path / "load.json", b"[1]", b"[" + endpoint + b"]")
+    with pytest.raises(InputError) as error:
+        read_load(path)
+    assert error.value.message == f"{path}: unit 0 field 'endpoint': {json.loads(endpoint)!r}, expected host names (strings)"
+
+
+@pytest.mark.parametrize("endpoint", ["fünf.example.com", "a\nb", "a\x00b", "http://a.example.com", "a b", 'a"b',
+                                      "a.example.com/path", "\x1b[31ma", "a:99999", "-a.example.com", "a..b", "a:"])
+def test_an_endpoint_must_be_a_host_name(tmp_path, endpoint):
+    path = tmp_path / "load.json"
+    path.write_text(json.dumps([{"timestamp": [], "endpoint": []}, {"timestamp": [1], "endpoint": [endpoint]}]))
+    with pytest.raises(InputError) as error:
+        read_load(path)
+    assert error.value.message == (f"{path}: unit 1 field 'endpoint': {endpoint!r}, expected a host name (letters, "
+                                   f"digits, '-' and '.'; no scheme, path or spaces), optionally :PORT")
+
+
+@pytest.mark.parametrize("endpoint", ["a.example.com", "127.0.0.1", "127.0.0.1:50051", "[::1]:50051", "A-1.b"])
+def test_host_names_ip_addresses_and_ports_are_endpoints(tmp_path, endpoint):
+    path = tmp_path / "load.json"
+    path.write_text(json.dumps([{"timestamp": [1], "endpoint": [endpoint]}]))
+    assert read_load(path).endpoints == (endpoint,)
+
+
+def test_reading_the_first_units_stops_where_they_end(tmp_path):
+    """`replay --duration 1` of a long file reads its first unit, not the whole file: what
+    follows the units asked for is never parsed (here it is not even JSON)."""
+    path = tmp_path / "load.json"
+    units = [{"timestamp": [1, 2], "endpoint": ["a.b", "c.d"]}, {"timestamp": [3], "endpoint": ["c.d"]}]
+    path.write_bytes(json.dumps(units).encode()[:-1] + b", {broken" + b" " * 20_000_000)
+    load = read_load(path, max_units=2)
+    assert load.units == 2 and load.offset_us.tolist() == [1, 2, 3] and load.endpoints == ("a.b", "c.d")
+    with pytest.raises(InputError, match="not valid JSON"):
+        read_load(path)
+
+
+@pytest.mark.parametrize("text", [
+    '[{"timestamp": [1], "endpoint": ["a}b"]}, {"timestamp": [2], "endpoint": ["c.d"]}, {"timestamp": [3], "endpoint": ["e.f"]}]',
+    '[{"timestamp": [1], "endpoint": ["a.b"], "x": {"y": 1}}, {"timestamp": [2], "endpoint": ["c.d"]}, {"timestamp": [3], "endpoint": ["e.f"]}]',
+    '[{"timestamp": [1], "endpoint": ["a.b"]}, {"timestamp": [2], "endpoint": ["c.d"]}]',
+])  # fmt: skip
+def test_a_brace_that_does_not_end_a_unit_does_not_cut_the_file_short(tmp_path, text):
+    path = tmp_path / "load.json"
+    path.write_text(text)
+    if "a}b" in text:
+        with pytest.raises(InputError, match=r"unit 0 field 'endpoint': 'a}b', expected a host name"):
+            read_load(path, max_units=2)
+    else:
+        assert read_load(path, max_units=2).offset_us.tolist() == [1, 2]

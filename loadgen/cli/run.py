@@ -53,7 +53,7 @@ def run(
     synthetic_image: options.SyntheticImage = None,
     ingress: Annotated[str, typer.Option(help="knative: HOST:PORT to send every call to, the endpoint as :authority.")] = None,
     port: Annotated[int, typer.Option(help="knative: port of the endpoints when no --ingress.")] = 80,
-    timeout: Annotated[float, typer.Option(min=0.001, help="Per-call deadline in seconds [default: 30, beyond the longest synthetic runtime].")] = None,
+    timeout: Annotated[float, typer.Option(help="Per-call deadline in seconds [default: 30, beyond the longest synthetic runtime].")] = None,
     processes: Annotated[int, typer.Option(min=1, help="Invoker processes (one core each).")] = 1,
 ) -> None:
     """Generate, deploy, invoke and summarise in one command (default: a one-minute local run)."""

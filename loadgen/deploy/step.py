@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from loadcore import names
 from loadcore.errors import InputError
 from loadgen import naming
 
@@ -130,6 +131,12 @@ def choose_deploy(
     """The deploy step for `target` (`none`, `local` or `knative`); `commands` are config.json's
     (`loadcore.profiles.read_config(config)`); `knative` holds the `KnativeOptions` fields given
     (None means the default) and is refused for other targets."""
+    if not names.is_host_name(domain) or domain.startswith("["):
+        raise InputError(f"--domain {domain!r}: expected a host name (letters, digits, '-' and '.'; no scheme, "
+                         f"port or spaces)")
+    if not names.is_namespace(namespace):
+        raise InputError(f"--namespace {namespace!r}: expected a Kubernetes namespace name (at most 63 lower-case "
+                         f"letters, digits and '-', starting and ending with a letter or digit)")
     given = {key: value for key, value in knative.items() if value not in (None, False)}
     if target != "knative" and (given or share_proxies):
         options = ", ".join(f"--{key.replace('_', '-')}" for key in [*given, *(["share_proxies"] if share_proxies else [])])
