@@ -49,6 +49,7 @@ from invoker.protocols import ENDPOINT_HEADER, PROTOCOLS
 from invoker.protocols.faas import MEM_ALLOC_FAILURE, Faas
 from invoker.protocols.sayhello import SayHello
 from loadcore.errors import InputError
+from loadcore.files import output_error
 
 DEFAULT_CONCURRENCY = 1000
 STOP_GRACE_S = 1.0
@@ -354,10 +355,10 @@ def serve(
     what = f"{len(functions)} functions" if functions is not None else "a sink for every endpoint"
     what += f" ({synthetic} synthetic)" if synthetic else ""
     spread = f" from {processes} processes" if processes > 1 else ""
-    if port_file is not None:
-        _write_atomically(Path(port_file), f"{emulator.port}\n")
-    announce(f"serving {what}{spread} on {emulator.host}:{emulator.port}")
     try:
+        if port_file is not None:
+            _write_atomically(Path(port_file), f"{emulator.port}\n")
+        announce(f"serving {what}{spread} on {emulator.host}:{emulator.port}")
         while not stopping.wait(0.5):
             dead = [worker for worker in workers if not worker.is_alive()]
             if dead and not stopping.is_set():
@@ -430,5 +431,10 @@ def _worker(functions, options: dict, parent_pid: int, started) -> None:
 
 def _write_atomically(path: Path, text: str) -> None:
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(text)
-    os.replace(partial, path)
+    try:
+        partial.write_text(text)
+        os.replace(partial, path)
+    except OSError as error:
+        if partial.is_file():
+            partial.unlink()
+        raise output_error(path, error) from None

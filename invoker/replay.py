@@ -17,6 +17,7 @@ from invoker.dispatch import SATURATED_TURN_US, Reporter, Target
 from invoker.processes import run_children, run_here
 from invoker.schedule import Schedule, build_schedule, shard
 from loadcore import histogram
+from loadcore.files import check_distinct, check_output
 from loadcore.loadfile import read_load
 from loadcore.results import PHASE_MEASURE, ResultRow, ResultsWriter
 from loadcore.stats import CallStats
@@ -92,6 +93,10 @@ def replay(options: ReplayOptions, on_progress: Callable[[ReplayProgress], None]
     """Run a whole replay; rows go to `options.output` as they finish."""
     grpc_internals.check()
     histogram.check()
+    check_distinct({"LOAD_JSON": options.load, "--output": options.output, "--vswarm-lat": options.vswarm_lat})
+    for path in (options.output, options.vswarm_lat):
+        if path is not None:
+            check_output(path)
     schedule, warnings = load_schedule(options)
     writer = ResultsWriter(options.output, options.vswarm_lat)
     sink = _FileReporter(writer, schedule.units, on_progress)

@@ -1,5 +1,8 @@
-"""Reading input files: one place turns "not found" and other OS errors into an `InputError`."""
+"""Input and output files: one place turns "not found", "is a directory", "read-only file
+system" and other OS errors into an `InputError` naming the path, and keeps two options from
+naming the same file."""
 
+import os
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -31,3 +34,70 @@ def open_input(path: Path):
             yield file
     except OSError as error:
         raise input_error(Path(path), error) from None
+
+
+def output_error(path: Path, error: OSError) -> InputError:
+    """The one-line error for an output file or folder that cannot be written."""
+    path = Path(path)
+    if isinstance(error, FileNotFoundError):
+        return InputError(f"{path}: cannot write, the folder {path.parent} does not exist")
+    if isinstance(error, IsADirectoryError):
+        return InputError(f"{path}: is a directory, expected a file to write")
+    return InputError(f"{path}: cannot write ({error.strerror or error})")
+
+
+def output_folder(path: Path) -> Path:
+    """`path` as a folder to write into, created with its parents if missing."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise InputError(f"{path}: is a file, expected a folder to write into") from None
+    except OSError as error:
+        raise InputError(f"{path}: cannot create the folder ({error.strerror or error})") from None
+    if not os.access(path, os.W_OK):
+        raise InputError(f"{path}: cannot write into this folder (read-only file system or no permission)")
+    return path
+
+
+def check_output(path: Path) -> None:
+    """Refuse, before any work, an output file that could not be written where it is named."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, expected a file to write")
+    if not path.parent.is_dir():
+        problem = "is not a folder" if path.parent.exists() else "does not exist"
+        raise InputError(f"{path}: cannot write, the folder {path.parent} {problem}")
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise InputError(f"{path}: cannot write (read-only file system or no permission)")
+
+
+def write_output(path: Path, data: bytes) -> Path:
+    """Write a whole output file."""
+    try:
+        Path(path).write_bytes(data)
+    except OSError as error:
+        raise output_error(path, error) from None
+    return Path(path)
+
+
+def check_distinct(files: dict[str, Path | None]) -> None:
+    """Refuse two options (`--output`, `--vswarm-lat`, an input, ...) that name the same file,
+    which writing one would destroy; character devices such as /dev/null may be shared."""
+    seen: list[tuple[str, Path]] = []
+    for option, path in files.items():
+        if path is None:
+            continue
+        for other, earlier in seen:
+            if _same_file(Path(path), earlier):
+                raise InputError(f"{option} {path}: the same file as {other} {earlier}; expected a file of its own")
+        seen.append((option, Path(path)))
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if os.path.samefile(a, b):
+            return not a.is_char_device()
+        return False
+    except OSError:  # one does not exist yet
+        return a.resolve() == b.resolve()

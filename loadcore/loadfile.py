@@ -46,7 +46,7 @@ import pandas as pd
 
 from loadcore import names
 from loadcore.errors import InputError
-from loadcore.files import open_input, read_input
+from loadcore.files import open_input, output_error, read_input
 from loadcore.units import UNIT_US
 
 PAYLOAD_FIELDS = ("runtime_ms", "memory_mib")
@@ -276,7 +276,7 @@ class LoadWriter:
         try:
             self._out = open(self.partial, "wb")
         except OSError as e:
-            raise InputError(f"{self.path}: cannot write ({e.strerror})") from None
+            raise output_error(self.path, e) from None
         self._writer = ThreadPoolExecutor(max_workers=1)
         self._pending: deque = deque()
         self._submit((b"[",))

@@ -29,6 +29,7 @@ import pandas as pd
 from loadcore import names
 from loadcore.csvfile import line_of, number_column, read_csv, require_columns, text_column
 from loadcore.errors import InputError
+from loadcore.files import write_output
 from loadcore.loadfile import DEFAULT_PROTOCOL, SYNTHETIC_PROTOCOL
 
 COLUMNS = [
@@ -56,7 +57,7 @@ def is_failed(status: str) -> bool:
 def write_mapping(mapping: pd.DataFrame, path: Path) -> None:
     """Write `mapping.csv` (columns `COLUMNS` first, then any extra ones)."""
     extra = [c for c in mapping.columns if c not in COLUMNS]
-    mapping[COLUMNS + extra].to_csv(path, index=False, float_format="%.6g", lineterminator="\n")
+    write_output(path, mapping[COLUMNS + extra].to_csv(index=False, float_format="%.6g", lineterminator="\n").encode())
 
 
 def read_mapping(path: Path) -> pd.DataFrame:

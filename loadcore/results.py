@@ -49,7 +49,7 @@ import numpy as np
 
 from loadcore.csvrecords import check_field_counts, unquoted
 from loadcore.errors import InputError
-from loadcore.files import open_input
+from loadcore.files import open_input, output_error
 
 if TYPE_CHECKING:  # the reader's tables; the invoker's processes only write rows and import no pandas
     import pandas as pd
@@ -100,8 +100,9 @@ class ResultsWriter:
     """Streams rows to the results CSV (and optionally the old vSwarm latency file) as they come.
 
     Each batch goes out in one `os.write` of complete lines, so the file on disk is a readable
-    CSV at every moment. If a write fails (a full disk), the file is cut back to its last
-    complete line, writing stops, and `error` / `rows_lost` tell what happened; the run goes on.
+    CSV at every moment. If a write fails (a full disk), that file is cut back to its last
+    complete line and written no more, `error` says so and how much it lacks, and the run goes
+    on; the other file, on a disk that still has room, keeps being written in full.
 
     The vSwarm file (`vswarm_lat`) has one integer per line, the latency in µs of each
     measured-phase call that succeeded, in completion order (the old invoker also wrote
@@ -111,63 +112,65 @@ class ResultsWriter:
     def __init__(self, path: Path, vswarm_lat: Path | None = None) -> None:
         self.path = path
         self.rows_written = 0
-        self.rows_lost = 0
-        self.error: str | None = None
-        self._files = {"results": _LineFile(path)}
-        if vswarm_lat is not None:
-            self._files["vswarm"] = _LineFile(vswarm_lat)
-        self._write("results", ",".join(COLUMNS) + "\n")
+        self._results = _LineFile(path, "row", "rows")
+        self._vswarm = _LineFile(vswarm_lat, "latency", "latencies") if vswarm_lat is not None else None
+        self._results.append(",".join(COLUMNS) + "\n", 0)
+
+    @property
+    def rows_lost(self) -> int:
+        """Rows the results CSV lacks because writing it failed."""
+        return self._results.lost
+
+    @property
+    def error(self) -> str | None:
+        """What failed to be written, per file, or None."""
+        files = (self._results, self._vswarm)
+        return "; ".join(f.problem() for f in files if f is not None and f.failed is not None) or None
 
     def write(self, rows: list[ResultRow]) -> None:
         """Append rows."""
         if not rows:
             return
-        if self.error is not None:
-            self.rows_lost += len(rows)
-            return
         text = io.StringIO()
         csv.writer(text, lineterminator="\n").writerows(rows)
-        if self._write("results", text.getvalue()):
+        if self._results.append(text.getvalue(), len(rows)):
             self.rows_written += len(rows)
-        else:
-            self.rows_lost += len(rows)
-        if "vswarm" in self._files:
+        if self._vswarm is not None:
             latencies = [f"{row.latency_us}\n" for row in rows if row.phase == PHASE_MEASURE and row.status == STATUS_OK]
-            self._write("vswarm", "".join(latencies))
-
-    def _write(self, name: str, text: str) -> bool:
-        file = self._files[name]
-        if file.failed is None and file.append(text.encode()):
-            return True
-        if self.error is None:
-            self.error = f"{file.path}: {file.failed}; the file ends at the last row written in full"
-        return False
+            self._vswarm.append("".join(latencies), len(latencies))
 
     def close(self) -> None:
-        for file in self._files.values():
-            file.close()
+        for file in (self._results, self._vswarm):
+            if file is not None:
+                file.close()
 
 
 class _LineFile:
-    """An append-only file that only ever holds complete writes."""
+    """An append-only file that only ever holds complete writes; after a failed one it takes no
+    more and counts the lines (rows, latencies) it could not take."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path, line: str, lines: str) -> None:
+        self.path, self.line, self.lines = path, line, lines
         self.failed: str | None = None
+        self.lost = 0
         self._size = 0
         try:
             self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         except OSError as err:
-            raise InputError(f"{path}: cannot write results ({err.strerror})") from None
+            raise output_error(Path(path), err) from None
 
-    def append(self, data: bytes) -> bool:
-        """Write all of `data` or, on failure, cut the file back to before it and return False."""
-        done = 0
+    def append(self, text: str, count: int) -> bool:
+        """Write all of `text` (`count` rows) or, on failure, cut the file back to before it."""
+        if self.failed is not None:
+            self.lost += count
+            return False
+        data, done = text.encode(), 0
         try:
             while done < len(data):
                 done += os.write(self._fd, data[done:])
         except OSError as err:
             self.failed = err.strerror
+            self.lost += count
             try:
                 os.ftruncate(self._fd, self._size)
             except OSError:
@@ -175,6 +178,10 @@ class _LineFile:
             return False
         self._size += done
         return True
+
+    def problem(self) -> str:
+        return (f"{self.path}: {self.failed}; the file ends at the last {self.line} written in full, "
+                f"{self.lost:,} {self.lines} could not be written")
 
     def close(self) -> None:
         os.close(self._fd)

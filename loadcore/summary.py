@@ -48,7 +48,7 @@ from pathlib import Path
 import orjson
 
 from loadcore.errors import InputError
-from loadcore.files import read_input
+from loadcore.files import output_folder, read_input, write_output
 from loadcore.histogram import LABELS
 from loadcore.stats import CallStats
 
@@ -189,10 +189,8 @@ class Summary:
         return _to_json(self)
 
     def write(self, path: Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(orjson.dumps(self.to_json(), option=orjson.OPT_INDENT_2) + b"\n")
-        return path
+        output_folder(Path(path).parent)
+        return write_output(path, orjson.dumps(self.to_json(), option=orjson.OPT_INDENT_2) + b"\n")
 
     @classmethod
     def read(cls, path: Path) -> "Summary":

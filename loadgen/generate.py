@@ -14,6 +14,7 @@ import pandas as pd
 
 from loadcore import shipped
 from loadcore.errors import InputError
+from loadcore.files import check_distinct, check_output
 from loadcore.loadfile import LoadStats
 from loadgen import naming
 from loadgen.load import DEFAULT_SEED, TRACE_IAT, scale_calls, scale_counts, write_load, write_trace_calls
@@ -88,6 +89,9 @@ class GenerateResult:
 def generate(options: GenerateOptions, deploy: Deploy, on_unit: Callable[[], None] | None = None) -> GenerateResult:
     """Run the generate stage; raises `InputError` for any bad input before writing anything."""
     o = options
+    check_distinct({"--profile": o.profile, "--mapping-out": o.mapping_out, "--output": o.output})
+    check_output(o.mapping_out)
+    check_output(o.output)
     if not o.rate_scale > 0 or o.rate_scale == float("inf"):
         raise InputError(f"--rate-scale {o.rate_scale:g}: expected a positive factor")
     window = Window.of_run(o.start, o.warmup, o.duration)

@@ -17,6 +17,7 @@ from invoker.replay import ReplayOptions, ReplayOutcome, ReplayProgress, replay
 from loadcore import shipped
 from loadcore.console import SilentProgress
 from loadcore.errors import InputError
+from loadcore.files import output_folder
 from loadcore.profiles import read_config
 from loadgen import naming
 from loadgen.deploy.step import SERVING_TARGETS, choose_deploy, deploy_failures
@@ -112,7 +113,7 @@ def run_experiment(options: ExperimentOptions, events: ExperimentEvents | None =
     events = events or ExperimentEvents()
     target = check_options(options)
     files = ExperimentFiles.under(Path(options.out))
-    Path(options.out).mkdir(parents=True, exist_ok=True)
+    output_folder(options.out)
     chosen = replace(options.generate, output=files.load, mapping_out=files.mapping)
     step = choose_deploy(
         options.deploy, read_config(options.config), options.config, options.namespace, bar=events.bar,

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from loadcore import histogram
+from loadcore.files import output_folder
 from loadcore.loadfile import read_load
 from loadcore.mappingfile import KIND_PROXY, KIND_SYNTHETIC, read_mapping
 from loadcore.results import PHASE_MEASURE, PHASE_WARMUP
@@ -69,6 +70,7 @@ def report(
 ) -> ReportResult:
     """Merge `results`, write `output_dir/summary.json` and the figures; `on_progress(bytes read)`."""
     histogram.check()
+    output_folder(output_dir)  # before the merge, which may take minutes
     rows = MappingRows(read_mapping(mapping)) if mapping else None
     merged = merge_results(results, on_progress, rows.profiled_us if rows else lambda endpoint: None)
     scheduled = Scheduled.from_load(load) if load else None

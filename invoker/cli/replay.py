@@ -57,8 +57,7 @@ def replay(
     for warning in outcome.warnings:
         console.print(f"warning: {warning}", style="yellow", soft_wrap=True, markup=False)
     if outcome.write_error:
-        console.print(f"{outcome.write_error}; {outcome.rows_lost:,} rows could not be written", style="red",
-                      soft_wrap=True, markup=False)
+        console.print(outcome.write_error, style="red", soft_wrap=True, markup=False)
     if outcome.signal is not None:
         console.print(stop_message(outcome), style="red", soft_wrap=True, markup=False)
         raise typer.Exit(128 + outcome.signal)

@@ -23,6 +23,7 @@ from loadgen.deploy.cluster import FUNCTION, MANAGED_BY, MANAGER, PROXY, REQUEST
 from loadgen.deploy.manifests import ApplyFile, Command
 from loadgen.deploy.services import Outcome
 from loadcore.errors import InputError
+from loadcore.files import output_folder, write_output
 from loadcore.units import check_seconds
 from loadcore.profiles import DeployCommands
 
@@ -134,22 +135,15 @@ def plan(
 
 def write_dry_run(plan_: Plan, folder: Path) -> list[Path]:
     """Write each Service to `<name>.yaml` and the dependency objects to `dependencies.yaml`."""
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for service in plan_.services:
-        path = folder / f"{service['metadata']['name']}.yaml"
-        path.write_text(yaml.safe_dump(service, sort_keys=False))
-        written.append(path)
+    folder = output_folder(folder)
+    written = [write_output(folder / f"{s['metadata']['name']}.yaml", yaml.safe_dump(s, sort_keys=False).encode())
+               for s in plan_.services]
     dependencies = [obj for objs in plan_.files.values() for obj in objs]
     if dependencies:
-        path = folder / "dependencies.yaml"
-        path.write_text(yaml.safe_dump_all(dependencies, sort_keys=False))
-        written.append(path)
+        written.append(write_output(folder / "dependencies.yaml", yaml.safe_dump_all(dependencies, sort_keys=False).encode()))
     others = [s.text for s in plan_.pre + plan_.post if isinstance(s, Command)]
     if others:
-        path = folder / "commands.txt"
-        path.write_text("".join(f"{c}\n" for c in others))
-        written.append(path)
+        written.append(write_output(folder / "commands.txt", "".join(f"{c}\n" for c in others).encode()))
     return written
 
 
