@@ -132,8 +132,8 @@ def read_functions(mapping_path: Path, profile_path: Path) -> dict[str, Emulated
         if is_failed(status):
             continue
         key = (endpoint or service).lower()
-        if key in functions:
-            raise InputError(f"{mapping_path}: line {line}, column 'endpoint': {key!r} appears twice, expected one row each")
+        if key in functions:  # --share-proxies: a proxy's functions share its endpoint (read_mapping checks it is one proxy)
+            continue
         if protocol == Faas.name:
             functions[key] = EmulatedFunction(service, None, Faas.name)
             continue

@@ -13,7 +13,7 @@ them by name; extra columns are allowed):
 | proxy_memory_mib, proxy_duration_ms | the proxy's memory (MiB) and duration (ms) at the same percentile |
 | distance | the mapping distance between the two (`loadgen.mapping`) |
 | service | the function's own Knative Service name, `<proxy>-<id>`, or `trace-func-<id>` for a synthetic function (`loadgen.naming`) |
-| endpoint | host to invoke, `<service>.<namespace>.<domain>`, no scheme or port (empty if not deployed) |
+| endpoint | host to invoke, `<service>.<namespace>.<domain>`, no scheme or port (empty if not deployed); with `--share-proxies` the functions of one proxy share it |
 | status | `planned` (not deployed), `ready`, or `failed: <reason>` |
 | kind | `proxy` (a vSwarm proxy) or `synthetic` (invitro's synthetic function, `loadgen.synthetic`) |
 | protocol | what its endpoint speaks: `sayhello` for a proxy, `faas` for a synthetic function (`PROTOCOLS`) |
@@ -99,4 +99,10 @@ def read_mapping(path: Path) -> pd.DataFrame:
         if duplicated.any():
             row = int(np.flatnonzero(duplicated)[0])
             raise InputError(f"{path}: line {line_of(row)}: duplicate {what} {'/'.join(table.iloc[row][key])}, expected one row each")
+    hosts = table["endpoint"].str.lower().where(table["endpoint"] != "")
+    mixed = (hosts.notna() & (table["proxy"] != table.groupby(hosts)["proxy"].transform("first"))).to_numpy()
+    if mixed.any():
+        row = int(np.flatnonzero(mixed)[0])
+        raise InputError(f"{path}: line {line_of(row)}, column 'endpoint': {table['endpoint'].iloc[row]!r} is shared by "
+                         f"functions of different proxies, expected one proxy per endpoint (as --share-proxies makes)")
     return table

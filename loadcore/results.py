@@ -28,13 +28,19 @@ payload (`PAYLOAD_COLUMNS`, in the order of `loadcore.loadfile.PAYLOAD_FIELDS`).
 function's reply that says its memory could not be allocated (`FAILURE - mem_alloc`) is status
 `MEM_ALLOC_FAILURE` with the reply's text as `error`. Files written before a column existed
 are read with that column empty (`REQUIRED_COLUMNS` are the ones every file has).
+The reader holds every row to what a replay can write: integers (no `1e20`, `inf` or `nan`),
+none negative but `lag_us`, and a call due within its unit, `scheduled_us` of unit `u` in
+[u·unit, (u + 1)·unit) for a second or a minute, within `MAX_RUN_US` of t0; anything else is
+an `InputError` naming the line, never a value the statistics would silently clip.
 
 `ResultsWriter` streams rows so that the file on disk is a readable CSV at every moment.
 `ResultsChunks` reads a file back in blocks of complete records, each a validated DataFrame,
 in bounded memory. Records may be quoted and span lines (gRPC error details). Problems raise
 `InputError` naming the file, the line (1 = header) and the column. The one tolerated defect
-is an unterminated last record, which an interrupted run can leave: it is left out and
-reported through `ResultsChunks.partial_last_line`.
+is an unterminated last line, which an interrupted run or a copy taken while it ran can leave:
+it is left out and reported through `ResultsChunks.partial_last_line`. An unterminated record
+that spans lines is a quote opened by mistake, which would swallow the rest of the file: an
+error naming the line it opens on.
 """
 
 import csv
@@ -50,6 +56,7 @@ import numpy as np
 from loadcore.csvrecords import check_field_counts, unquoted
 from loadcore.errors import InputError
 from loadcore.files import open_input, output_error
+from loadcore.units import UNIT_US
 
 if TYPE_CHECKING:  # the reader's tables; the invoker's processes only write rows and import no pandas
     import pandas as pd
@@ -86,6 +93,10 @@ NO_PAYLOAD = (NO_VALUE,) * len(PAYLOAD_COLUMNS)
 STATUS_MEM_ALLOC = "MEM_ALLOC_FAILURE"
 INTEGER_COLUMNS = ("unit", "scheduled_us", "sent_us", "lag_us", "latency_us", "latency_from_schedule_us")
 OPTIONAL_INTEGER_COLUMNS = ("service_us", "memory_usage_kb", "requested_runtime_ms", "requested_memory_mib")
+SIGNED_COLUMNS = ("lag_us",)
+"""The only integer column that may be negative (a call sent before it was due)."""
+MAX_RUN_US = 14 * 24 * 3600 * 1_000_000
+"""The longest run a results file can describe: the 14 days of the longest Azure trace."""
 TEXT_COLUMNS = ("phase", "endpoint", "invocation_id", "status", "error")
 REQUIRED_TEXT = ("phase", "endpoint", "invocation_id", "status")
 
@@ -204,6 +215,7 @@ class ResultsChunks:
         self.partial_last_line: int | None = None
         self._unterminated = False
         self._absent: list[str] = []
+        self._carry = b""
 
     def __iter__(self) -> "Iterator[pd.DataFrame]":
         with open_input(self.path) as file:
@@ -216,6 +228,12 @@ class ResultsChunks:
                 self.rows += len(table)
                 line += block.count(b"\n")
             if self._unterminated:
+                spanned = self._carry.count(b"\n")
+                if spanned:
+                    raise InputError(
+                        f"{self.path}: line {line}: a quoted field opens here and is never closed, taking in the "
+                        f"{spanned} lines to the end of the file; expected '\"' only around a whole field"
+                    )
                 self.partial_last_line = line
 
     def _header(self, file) -> list[str]:
@@ -251,7 +269,7 @@ class ResultsChunks:
                 continue
             carry = buffer[end:]
             yield buffer[:end]
-        self._unterminated = bool(carry)
+        self._unterminated, self._carry = bool(carry), carry
 
     def _parse(self, block: bytes, header: list[str], first_line: int, starts: np.ndarray) -> "pd.DataFrame":
         import pandas as pd
@@ -280,6 +298,7 @@ class ResultsChunks:
             table[column] = _integers(self.path, table[column], column, line_of, allow_missing=False)
         for column in OPTIONAL_INTEGER_COLUMNS:
             table[column] = _integers(self.path, table[column], column, line_of, allow_missing=True)
+        _check_due_within_unit(self.path, table, line_of)
         for column in REQUIRED_TEXT:
             empty = (table[column] == "").to_numpy()
             if empty.any():
@@ -302,20 +321,44 @@ def _last_record_end(buffer: bytes) -> int:
 
 
 def _integers(path: Path, values: "pd.Series", column: str, line_of, allow_missing: bool) -> np.ndarray:
-    """A column as int64 (float64 with NaN for empty cells when `allow_missing`)."""
+    """A column as int64 (float64 with NaN for empty cells when `allow_missing`): integers only,
+    within int64, non-negative unless the column is in `SIGNED_COLUMNS`."""
     import pandas as pd
 
-    if pd.api.types.is_integer_dtype(values):
-        return values.to_numpy(dtype=np.int64)
-    numbers = pd.to_numeric(values, errors="coerce")
-    array = numbers.to_numpy(dtype=np.float64)
-    missing = np.isnan(array)
-    bad = (missing & values.notna().to_numpy()) if allow_missing else missing
-    bad |= ~missing & (array != np.floor(array))
+    if pd.api.types.is_integer_dtype(values) and values.dtype != np.uint64:
+        array = values.to_numpy(dtype=np.int64)
+        bad = array < 0 if column not in SIGNED_COLUMNS else np.zeros(array.size, dtype=bool)
+    else:
+        numbers = pd.to_numeric(values, errors="coerce")
+        array = numbers.to_numpy(dtype=np.float64)
+        missing = np.isnan(array)
+        bad = (missing & values.notna().to_numpy()) if allow_missing else missing
+        with np.errstate(invalid="ignore"):
+            bad |= ~missing & ~((array == np.floor(array)) & (np.abs(array) < 2.0**63))
+            if column not in SIGNED_COLUMNS:
+                bad |= array < 0
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise InputError(
-            f"{path}: line {line_of(row)}, column {column!r}: {values.iloc[row]!r}, expected an integer"
-            f"{' (µs)' if column.endswith('_us') else ''}"
-        )
-    return array if allow_missing else array.astype(np.int64)
+        value = values.iloc[row]
+        expected = ("an integer" if column in SIGNED_COLUMNS else "a non-negative integer") + (
+            " (µs)" if column.endswith("_us") else "")
+        raise InputError(f"{path}: line {line_of(row)}, column {column!r}: "
+                         f"{value.item() if isinstance(value, np.generic) else value!r}, expected {expected}")
+    return array if allow_missing or array.dtype == np.int64 else array.astype(np.int64)
+
+
+def due_within(table: "pd.DataFrame") -> dict[str, np.ndarray]:
+    """By granularity name, which rows are due within their unit: u·unit ≤ scheduled_us < (u + 1)·unit."""
+    unit, scheduled = table["unit"].to_numpy(), table["scheduled_us"].to_numpy()
+    return {name: (scheduled >= unit * length) & (scheduled - unit * length < length) for name, length in UNIT_US.items()}
+
+
+def _check_due_within_unit(path: Path, table: "pd.DataFrame", line_of) -> None:
+    scheduled = table["scheduled_us"].to_numpy()
+    late = scheduled >= MAX_RUN_US
+    outside = late | ~np.logical_or.reduce(list(due_within(table).values()))
+    if outside.any():
+        row = int(np.flatnonzero(outside)[0])
+        where = (f"more than {MAX_RUN_US // 86_400_000_000} days after t0" if late[row]
+                 else f"not within unit {table['unit'].iloc[row]}, neither in its second nor in its minute")
+        raise InputError(f"{path}: line {line_of(row)}, column 'scheduled_us': {scheduled[row]} is {where}")

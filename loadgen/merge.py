@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from loadcore.errors import InputError
 from loadcore.histogram import LABELS, new_histogram, percentiles, record_values
 from loadcore.mappingfile import KIND_PROXY, KIND_SYNTHETIC
-from loadcore.results import PHASE_MEASURE, ResultsChunks
+from loadcore.results import PHASE_MEASURE, ResultsChunks, due_within
 from loadcore.stats import BREAKDOWN_SIGNIFICANT_FIGURES, SUMMARY_SIGNIFICANT_FIGURES, CallStats, StatsByKey
 from loadcore.units import UNIT_US
 
@@ -109,15 +110,22 @@ class MergedResults:
     latency's divided by it."""
     last_warmup_unit: int = -1
     files: list[FileRead] = field(default_factory=list)
-    max_offset_us: int = 0
+    due_within: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(UNIT_US, True))
+    """By granularity, whether every row so far was due within its unit of that length."""
 
     @property
     def granularity(self) -> str:
-        """`second` when every call was due within the first second of its unit.
+        """`second` when every call was due within its unit as a second, else `minute`.
 
-        A call of unit k is due at k·unit + offset with 0 ≤ offset < unit (`invoker.schedule`).
+        A call of unit k is due at k·unit + offset with 0 ≤ offset < unit (`invoker.schedule`);
+        the reader refuses rows that fit neither, so a minute's fit all the minute rows.
         """
-        return "second" if self.max_offset_us < UNIT_US["second"] else "minute"
+        if self.due_within["second"]:
+            return "second"
+        if not self.due_within["minute"]:
+            raise InputError(f"{', '.join(str(f.path) for f in self.files)}: some rows are timed in seconds, others "
+                             f"in minutes; expected the results of one run")
+        return "minute"
 
 
 def merge_results(
@@ -154,8 +162,8 @@ def _add(merged: MergedResults, read: FileRead, table: pd.DataFrame, profiled_us
     if table.empty:
         return
     unit = table["unit"].to_numpy()
-    offset = table["scheduled_us"].to_numpy() - unit * UNIT_US["second"]
-    merged.max_offset_us = max(merged.max_offset_us, int(offset.max()))
+    for name, fits in due_within(table).items():
+        merged.due_within[name] &= bool(fits.all())
     read.units.update(np.unique(unit).tolist())
     is_measured = (table["phase"] == PHASE_MEASURE).to_numpy()
     if not is_measured.all():

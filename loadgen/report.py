@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 
 from loadcore import histogram
+from loadcore.errors import InputError
 from loadcore.files import output_folder
 from loadcore.loadfile import read_load
 from loadcore.mappingfile import KIND_PROXY, KIND_SYNTHETIC, read_mapping
 from loadcore.results import PHASE_MEASURE, PHASE_WARMUP
-from loadcore.stats import CallStats
 from loadcore.summary import (
     Distribution,
     FileSummary,
@@ -34,6 +34,12 @@ from loadcore.summary import (
 from loadcore.units import UNIT_US
 from loadgen import report_figures
 from loadgen.merge import MergedResults, merge_results
+
+
+MAX_UNITS = 100_000
+"""The most units a report covers (a day of seconds; 69 days of minutes): each unit with calls
+holds its own histograms, and one stray row far out would otherwise make a report of
+millions of empty units."""
 
 
 @dataclass(frozen=True)
@@ -198,19 +204,23 @@ def _text(path: Path | None) -> str | None:
 
 
 def _units(merged: MergedResults, calls_per_unit: np.ndarray | None, warmup_units: int, units: int) -> list[UnitSummary]:
-    nothing = CallStats()
     entries = merged.per_unit.entries
+    last = max(units, max(entries, default=-1) + 1)
+    if last > MAX_UNITS:
+        raise InputError(f"the run covers {last:,} units (the results or --warmup + --duration reach unit {last - 1:,}); "
+                         f"a report covers at most {MAX_UNITS:,}, a day of seconds")
+    empty = Distribution()
     summaries = []
-    for unit in range(max(units, max(entries, default=-1) + 1)):
-        stats = entries.get(unit, nothing)
+    for unit in range(last):
+        stats = entries.get(unit)
         summaries.append(UnitSummary(
             unit=unit,
             phase=PHASE_WARMUP if unit < warmup_units else PHASE_MEASURE,
-            issued=stats.calls,
+            issued=stats.calls if stats else 0,
             scheduled=int(calls_per_unit[unit]) if calls_per_unit is not None and unit < units else None,
-            errors=stats.errors,
-            latency_us=Distribution(stats.percentiles("latency_us")),
-            latency_from_schedule_us=Distribution(stats.percentiles("latency_from_schedule_us")),
+            errors=stats.errors if stats else 0,
+            latency_us=Distribution(stats.percentiles("latency_us")) if stats else empty,
+            latency_from_schedule_us=Distribution(stats.percentiles("latency_from_schedule_us")) if stats else empty,
         ))
     return summaries
 
@@ -221,7 +231,10 @@ class MappingRows:
     match). `mapping` is a `loadcore.mappingfile.read_mapping` table."""
 
     def __init__(self, mapping: pd.DataFrame) -> None:
-        self.by_endpoint = mapping[mapping["endpoint"] != ""].set_index("endpoint")
+        deployed = mapping[mapping["endpoint"] != ""]
+        self.shared = set(deployed["endpoint"][deployed["endpoint"].duplicated()])
+        """Endpoints several functions share (`--share-proxies`: one Service per proxy)."""
+        self.by_endpoint = deployed.drop_duplicates("endpoint").set_index("endpoint")
         self.by_service = mapping.set_index("service", drop=False)
 
     def __call__(self, endpoint: str) -> pd.Series | None:
@@ -247,7 +260,8 @@ def function_profiles(rows: MappingRows, endpoints) -> pd.DataFrame:
         if row is None:
             continue
         proxy = row["kind"] == KIND_PROXY
-        profiles[endpoint] = {"service": row["service"], "proxy": row["proxy"] if proxy else None,
+        service = endpoint.split(".", 1)[0] if endpoint in rows.shared else row["service"]  # the shared Service's
+        profiles[endpoint] = {"service": service, "proxy": row["proxy"] if proxy else None,
                               "profiled_duration_us": rows.profiled_us(endpoint), "kind": row["kind"]}
     return pd.DataFrame.from_dict(profiles, orient="index", columns=["service", "proxy", "profiled_duration_us", "kind"])
 

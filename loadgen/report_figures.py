@@ -14,6 +14,7 @@ from loadgen import figures
 from loadgen.merge import SLOWDOWN_SCALE, MergedResults
 
 WORST_FUNCTIONS = 20
+MARKED_UNITS = 500  # per-unit lines get a marker per point up to this many units; beyond, markers only blot
 
 
 def function_label(function: FunctionSummary) -> str:
@@ -90,7 +91,8 @@ def _latency_per_unit(summary: Summary, out_dir: Path, file_format: str) -> Path
     for name, anchor, style in (("latency_from_schedule_us", "from schedule", "-"), ("latency_us", "from send", "--")):
         for label, color in (("p50", "tab:blue"), ("p99", "tab:orange"), ("p99.9", "tab:red")):
             y = [np.nan if getattr(u, name)[label] is None else getattr(u, name)[label] / 1000 for u in units]
-            axes.plot(x, y, linestyle=style, color=color, marker=".", label=f"{label} {anchor}")
+            axes.plot(x, y, linestyle=style, color=color, marker="." if len(units) <= MARKED_UNITS else None,
+                      label=f"{label} {anchor}")
     _shade_warmup(axes, summary)
     axes.set_yscale("log")
     axes.set_xlabel(f"unit ({summary.inputs.granularity} since start)")
@@ -112,15 +114,18 @@ def _calls_per_unit(summary: Summary, out_dir: Path, file_format: str) -> Path:
     x = np.array([u.unit for u in units])
     issued = np.array([u.issued for u in units])
     errors = np.array([u.errors for u in units])
-    axes.bar(x, issued - errors, color="tab:blue", label="issued, OK")
-    axes.bar(x, errors, bottom=issued - errors, color="tab:red", label="issued, failed")
+    if units:  # one filled step per unit: as bars, but one artist for any number of units
+        edges = np.arange(len(units) + 1) - 0.5
+        axes.stairs(issued - errors, edges, fill=True, color="tab:blue", label="issued, OK")
+        axes.stairs(issued, edges, baseline=issued - errors, fill=True, color="tab:red", label="issued, failed")
     if all(u.scheduled is not None for u in units) and units:
         axes.step(x, [u.scheduled for u in units], where="mid", color="black", label="scheduled")
     _shade_warmup(axes, summary)
     axes.set_xlabel(f"unit ({summary.inputs.granularity} since start)")
     axes.set_ylabel("calls per unit")
     axes.set_title("Issued vs scheduled calls per unit")
-    axes.legend()
+    if units:
+        axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
     return figures.save(figure, out_dir, "calls-per-unit", file_format)
 
 

@@ -196,7 +196,7 @@ def test_a_non_integer_time_names_the_line_after_multiline_errors(tmp_path):
     line = 1 + bad + 1 + sum(r[10].count("\n") for r in rows[:bad])
     result = run(path)
     assert result.exit_code == 2
-    assert f"{path}: line {line}, column 'latency_us': '12.5ms', expected an integer (µs)" in result.output
+    assert f"{path}: line {line}, column 'latency_us': '12.5ms', expected a non-negative integer (µs)" in result.output
 
 
 def test_missing_columns_and_missing_file(tmp_path):
@@ -252,3 +252,102 @@ def test_summary_json_reads_back_into_the_same_typed_summary(tmp_path):
     (tmp_path / "other.json").write_text('{"inputs": {}}')
     with pytest.raises(Exception, match="other.json: not a loadgen summary.json"):
         Summary.read(tmp_path / "other.json")
+
+
+def one_bad_row(tmp_path, column, value, row=5, rows=None):
+    rows = rows or [r for r in results_rows(200) if r[9] == "OK"]
+    cells = list(rows[row])
+    cells[COLUMNS.index(column)] = value
+    rows[row] = tuple(cells)
+    return write_results(tmp_path / "latency.csv", rows), 2 + row + sum(r[10].count("\n") for r in rows[:row])
+
+
+def test_a_stray_quote_is_an_error_naming_its_line_not_a_file_cut_short(tmp_path):
+    """One stray '"' in row 10 of 100,000 made report drop 99,991 rows with exit 0."""
+    rows = [r for r in results_rows(2000) if r[9] == "OK"]
+    path = tmp_path / "latency.csv"
+    write_results(path, rows)
+    lines = path.read_bytes().split(b"\n")
+    lines[10] = lines[10].replace(b",OK,", b',"OK,', 1)
+    path.write_bytes(b"\n".join(lines))
+    result = run(path, "--output-dir", tmp_path)
+    assert result.exit_code == 2
+    assert result.output == (f"Error: {path}: line 11: a quoted field opens here and is never closed, taking in the "
+                             f"{len(rows) - 9} lines to the end of the file; expected '\"' only around a whole field\n")
+
+
+@pytest.mark.parametrize("column, value, expected", [
+    ("latency_us", "1e20", "1e+20, expected a non-negative integer (µs)"),
+    ("latency_us", "inf", "inf, expected a non-negative integer (µs)"),
+    ("latency_from_schedule_us", "-inf", "-inf, expected a non-negative integer (µs)"),
+    ("latency_us", "nan", "'nan', expected a non-negative integer (µs)"),
+    ("latency_us", "-5", "-5, expected a non-negative integer (µs)"),
+    ("latency_us", "99999999999999999999", "99999999999999999999, expected a non-negative integer (µs)"),
+    ("lag_us", "1e30", "1e+30, expected an integer (µs)"),
+    ("unit", "-3", "-3, expected a non-negative integer"),
+    ("service_us", "inf", "inf, expected a non-negative integer (µs)"),
+])  # fmt: skip
+def test_absurd_values_are_errors_not_calls_of_0_us(tmp_path, column, value, expected):
+    """1e20, inf and -inf latencies were counted as 0 µs calls."""
+    path, line = one_bad_row(tmp_path, column, value)
+    result = run(path, "--output-dir", tmp_path)
+    assert result.exit_code == 2
+    assert result.output.startswith(f"Error: {path}: line {line}, column {column!r}: ")
+    assert result.output.strip().endswith(expected) or "not within unit" in result.output
+
+
+@pytest.mark.parametrize("unit, scheduled, expected", [
+    (0, 2**63 - 1, "9223372036854775807 is more than 14 days after t0"),
+    (3, 2_500_000, "2500000 is not within unit 3, neither in its second nor in its minute"),
+    (10**8, 10**8 * 1_000_000 + 5, "100000000000005 is more than 14 days after t0"),
+])  # fmt: skip
+def test_a_call_due_outside_its_unit_is_an_error(tmp_path, unit, scheduled, expected):
+    """One row with scheduled_us 2^63 - 1 or unit -3 flipped the inferred granularity (rates 60x off);
+    one with unit 10^8 made a report of 10^8 units (6 GB in 26 s)."""
+    rows = [r for r in results_rows(200) if r[9] == "OK"]
+    rows[5] = (unit, "measure", *rows[5][2:4], scheduled, scheduled, 0, *rows[5][7:])
+    path = write_results(tmp_path / "latency.csv", rows)
+    result = run(path, "--output-dir", tmp_path)
+    assert result.exit_code == 2
+    assert result.output == f"Error: {path}: line 7, column 'scheduled_us': {expected}\n"
+
+
+def test_one_row_timed_in_minutes_among_seconds_does_not_flip_the_granularity(tmp_path):
+    rows = [r for r in results_rows(200) if r[9] == "OK" and r[0] > 0]
+    rows.append((0, "warmup", ENDPOINTS[0], str(uuid.uuid4()), 30_000_000, 30_000_005, 5, 100, 105, "OK", "", ""))
+    path = write_results(tmp_path / "latency.csv", rows)
+    result = run(path, "--output-dir", tmp_path)
+    assert result.exit_code == 2
+    assert result.output == f"Error: {path}: some rows are timed in seconds, others in minutes; expected the results of one run\n"
+
+
+def test_a_report_of_more_units_than_it_can_hold_is_refused_quickly(tmp_path):
+    rows = [r for r in results_rows(50) if r[9] == "OK"]
+    far = 200_000
+    rows.append((far, "measure", ENDPOINTS[0], str(uuid.uuid4()), far * UNIT_US, far * UNIT_US + 5, 5, 100, 105, "OK", "", ""))
+    result = run(write_results(tmp_path / "latency.csv", rows), "--output-dir", tmp_path)
+    assert result.exit_code == 2
+    assert result.output == ("Error: the run covers 200,001 units (the results or --warmup + --duration reach unit "
+                             "200,000); a report covers at most 100,000, a day of seconds\n")
+    result = run(write_results(tmp_path / "ok.csv", rows[:-1]), "--duration", "100000000", "--output-dir", tmp_path)
+    assert result.exit_code == 2 and "a report covers at most 100,000" in result.output
+
+
+def test_mapping_with_shared_proxies_names_each_shared_service(tmp_path):
+    """`report --mapping` on any --share-proxies mapping.csv was a traceback."""
+    shared = [f"proxy-{i // 3}-0123456789.default.127.0.0.1.sslip.io" for i in range(6)]
+    rows = [r[:2] + (shared[ENDPOINTS.index(r[2])],) + r[3:] for r in results_rows(600)]
+    mapping = tmp_path / "mapping.csv"
+    write_mapping(pd.DataFrame([
+        {"HashOwner": "o", "HashApp": "a", "HashFunction": f"f{i}", "Trigger": "http", "trace_memory_mb": 100,
+         "trace_duration_ms": 10, "proxy": f"proxy-{i // 3}", "proxy_memory_mib": 90, "proxy_duration_ms": 2.5 * (1 + i // 3),
+         "distance": 0.1, "service": f"proxy-{i // 3}-f{i}", "endpoint": endpoint, "status": "ready"}
+        for i, endpoint in enumerate(shared)
+    ], columns=MAPPING_COLUMNS), mapping)
+    out = tmp_path / "out"
+    result = run(write_results(tmp_path / "latency.csv", rows), "--mapping", mapping, "--output-dir", out)
+    assert result.exit_code == 0, result.output
+    functions = {f["endpoint"]: f for f in json.loads((out / "summary.json").read_text())["functions"]}
+    assert set(functions) == set(shared)
+    assert [(f["service"], f["proxy"], f["profiled_duration_us"]) for f in sorted(functions.values(), key=lambda f: f["proxy"])] == [
+        ("proxy-0-0123456789", "proxy-0", 2500.0), ("proxy-1-0123456789", "proxy-1", 5000.0)]
