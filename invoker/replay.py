@@ -14,7 +14,7 @@ from pathlib import Path
 
 from invoker import grpc_internals
 from invoker.dispatch import SATURATED_TURN_US, Reporter, Target
-from invoker.processes import run_children, run_here
+from invoker.processes import check_processes, run_children, run_here
 from invoker.schedule import Schedule, build_schedule, shard
 from loadcore import histogram
 from loadcore.files import check_distinct, check_output
@@ -65,6 +65,8 @@ class ReplayOutcome:
     write_error: str | None = None
     loop_turn_us: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    worker_failures: tuple[str, ...] = ()
+    """What each `--processes` child that died left undone (`invoker.processes.RunResult`)."""
 
 
 def load_schedule(options: ReplayOptions) -> tuple[Schedule, list[str]]:
@@ -93,6 +95,7 @@ def replay(options: ReplayOptions, on_progress: Callable[[ReplayProgress], None]
     """Run a whole replay; rows go to `options.output` as they finish."""
     grpc_internals.check()
     histogram.check()
+    check_processes(options.processes)
     check_distinct({"LOAD_JSON": options.load, "--output": options.output, "--vswarm-lat": options.vswarm_lat})
     for path in (options.output, options.vswarm_lat):
         if path is not None:
@@ -115,6 +118,7 @@ def replay(options: ReplayOptions, on_progress: Callable[[ReplayProgress], None]
         write_error=writer.error,
         loop_turn_us=result.loop_turn_us,
         warnings=warnings,
+        worker_failures=result.failures,
     )
     lag_p99 = outcome.summary.send_lag_us["p99"]
     if lag_p99 is not None and lag_p99 > BEHIND_US:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from invoker.dispatch import Target
 from invoker.emulator_process import emulator_process
+from invoker.processes import check_processes
 from invoker.replay import ReplayOptions, ReplayOutcome, ReplayProgress, replay
 from loadcore import shipped
 from loadcore.console import SilentProgress
@@ -104,6 +105,7 @@ def check_options(options: ExperimentOptions) -> Target:
     given = [name for name, set_ in knative_only.items() if set_]
     if options.deploy == LOCAL and given:
         raise InputError(f"{', '.join(given)}: only with --deploy knative")
+    check_processes(options.processes)
     timeout = DEFAULT_TIMEOUT_S if options.timeout is None else options.timeout
     return Target.checked(port=options.port, ingress=options.ingress, timeout=timeout)
 

@@ -1,6 +1,10 @@
 """`loadgen generate` through Typer's CliRunner: outputs, printed summary, bad input -> exit 2."""
 
 import json
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 from typer.testing import CliRunner
@@ -99,3 +103,21 @@ def test_invalid_option_values_exit_2(workdir, args):
 def test_missing_profile_exits_2(workdir):
     result = runner.invoke(app, ["generate", "--profile", "nope.json"])
     assert result.exit_code == 2 and "nope.json: file not found" in result.output
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_stop_signal_while_writing_load_json_leaves_no_partial_file(workdir, signum):
+    """SIGTERM during generate left a 763 MB load.json.partial behind."""
+    trace_rows([[20_000] * 60] * 4).write(workdir / "trace")
+    command = [sys.executable, "-c", "from loadgen.cli import main; main()", "generate", "--trace", "trace",
+               "--warmup", "0", "--duration", "60"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    partial = workdir / "load.json.partial"
+    deadline = time.monotonic() + 60
+    while not partial.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signum, stderr
+    assert stderr.endswith(f"stopped by {signal.Signals(signum).name}\n")
+    assert not partial.exists() and not (workdir / "load.json").exists()

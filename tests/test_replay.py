@@ -319,6 +319,7 @@ def test_malformed_load_json_is_a_one_line_error(content, expected, tmp_path):
     [
         (["--shard", "0/2"], "--shard '0/2': expected 1 ≤ I ≤ N"),
         (["--shard", "half"], "--shard 'half': expected I/N, e.g. 1/4"),
+        (["--shard", "1/99999999999999999999"], "--shard '1/99999999999999999999': expected N ≤ 100,000 workers"),
         (["--ingress", "nohost"], "--ingress 'nohost': expected HOST:PORT, a host name or IP address (no scheme) and a port from 1 to 65535"),
         (["--timeout", "0"], "--timeout 0: expected a number of seconds above 0 and at most 86400"),
         (["--timeout", "inf"], "--timeout inf: expected a number of seconds above 0 and at most 86400"),

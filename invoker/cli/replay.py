@@ -23,7 +23,7 @@ def replay(
     output: Path = typer.Option(Path("latency.csv"), help="Results CSV, one row per issued call."),
     vswarm_lat: Path = typer.Option(None, help="Also write the old one-latency-per-line µs file (measured, OK calls)."),
     shard: str = typer.Option(None, help="I/N: replay only every N-th function, starting with the I-th (1-based)."),
-    processes: int = typer.Option(1, min=1, help="Local processes to split the calls over (one core each)."),
+    processes: int = typer.Option(1, help="Local processes to split the calls over (one core each; at most 4 per CPU)."),
     connection_per_call: bool = typer.Option(
         False, "--connection-per-call", help="Open a new connection for every call (like the old invoker)."
     ),
@@ -56,10 +56,11 @@ def replay(
         console.print(f"{outcome.rows_written:,} rows written to {output}", soft_wrap=True, markup=False)
     for warning in outcome.warnings:
         console.print(f"warning: {warning}", style="yellow", soft_wrap=True, markup=False)
-    if outcome.write_error:
-        console.print(outcome.write_error, style="red", soft_wrap=True, markup=False)
+    for problem in (outcome.write_error, *outcome.worker_failures):
+        if problem:
+            console.print(problem, style="red", soft_wrap=True, markup=False)
     if outcome.signal is not None:
         console.print(stop_message(outcome), style="red", soft_wrap=True, markup=False)
         raise typer.Exit(128 + outcome.signal)
-    if outcome.write_error is not None:
+    if outcome.write_error is not None or outcome.worker_failures:
         raise typer.Exit(1)

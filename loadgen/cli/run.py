@@ -54,7 +54,7 @@ def run(
     ingress: Annotated[str, typer.Option(help="knative: HOST:PORT to send every call to, the endpoint as :authority.")] = None,
     port: Annotated[int, typer.Option(help="knative: port of the endpoints when no --ingress.")] = 80,
     timeout: Annotated[float, typer.Option(help="Per-call deadline in seconds [default: 30, beyond the longest synthetic runtime].")] = None,
-    processes: Annotated[int, typer.Option(min=1, help="Invoker processes (one core each).")] = 1,
+    processes: Annotated[int, typer.Option(help="Invoker processes (one core each; at most 4 per CPU).")] = 1,
 ) -> None:
     """Generate, deploy, invoke and summarise in one command (default: a one-minute local run)."""
     from loadgen.pipeline import ExperimentOptions, run_experiment  # the invoker library: only for this command
@@ -75,8 +75,10 @@ def run(
         return
     print_report(result.report)
     outcome = result.replay
-    if outcome.write_error:
-        typer.echo(f"Error: {outcome.write_error}", err=True)
+    problems = [problem for problem in (outcome.write_error, *outcome.worker_failures) if problem]
+    for problem in problems:
+        typer.echo(f"Error: {problem}", err=True)
+    if problems:
         raise typer.Exit(1)
     if outcome.signal is not None:
         typer.echo("stopped early: the report covers the calls issued until then", err=True)
