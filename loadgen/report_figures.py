@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from loadcore.console import printable
 from loadcore.histogram import cdf
 from loadcore.summary import FunctionSummary, Summary
 from loadgen import figures
@@ -132,11 +133,11 @@ def _calls_per_unit(summary: Summary, out_dir: Path, file_format: str) -> Path:
 def _worst_functions(summary: Summary, out_dir: Path, file_format: str) -> Path:
     worst = [f for f in summary.functions if f.latency_from_schedule_us["p99"] is not None][:WORST_FUNCTIONS]
     figure, axes = figures.new_figure(8, max(3, 0.3 * len(worst) + 1.5))
-    labels = [function_label(f) for f in worst][::-1]
+    labels = [printable(function_label(f)) for f in worst][::-1]
     p99 = [f.latency_from_schedule_us["p99"] / 1000 for f in worst][::-1]
     bars = axes.barh(range(len(worst)), p99, color="tab:orange")
     axes.bar_label(bars, labels=[f"{value:,.1f}" for value in p99], padding=3, fontsize=8)
-    axes.set_yticks(range(len(worst)), labels, fontsize=8)
+    axes.set_yticks(range(len(worst)), labels, fontsize=8, parse_math=False)  # names are data, '$' included
     axes.set_xlim(0, max(p99, default=1) * 1.15)
     axes.set_xlabel("p99 latency from schedule (ms)")
     axes.set_title(f"The {len(worst)} functions with the worst p99 latency, measured phase")

@@ -4,6 +4,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from loadcore.console import printable
 from loadcore.mappingfile import KIND_SYNTHETIC
 from loadcore.summary import Summary
 from loadgen.report_figures import WORST_FUNCTIONS, function_label
@@ -30,7 +31,7 @@ def render_functions(summary: Summary, console: Console, limit: int = WORST_FUNC
     for function in functions[:limit]:
         latency = function.latency_from_schedule_us
         cells = [
-            Text(function_label(function)),
+            Text(printable(function_label(function))),
             f"{function.calls:,}",
             f"{function.errors:,}",
             _ms(latency["p50"]),

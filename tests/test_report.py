@@ -351,3 +351,19 @@ def test_mapping_with_shared_proxies_names_each_shared_service(tmp_path):
     assert set(functions) == set(shared)
     assert [(f["service"], f["proxy"], f["profiled_duration_us"]) for f in sorted(functions.values(), key=lambda f: f["proxy"])] == [
         ("proxy-0-0123456789", "proxy-0", 2500.0), ("proxy-1-0123456789", "proxy-1", 5000.0)]
+
+
+def test_data_is_printed_as_data_escapes_and_markup_included(tmp_path):
+    """Terminal escapes in endpoints were printed raw; Rich markup in statuses, endpoints or
+    paths raised MarkupError or vanished; a '$' in a name broke the worst-functions figure."""
+    hostile = ["\x1b[31mred\x1b[0m.example.com", "a[/].example.com", "c\u202eexe.example.com", r"x$\frac$y.example.com"]
+    rows = [(1, "measure", endpoint, str(uuid.uuid4()), UNIT_US + i, UNIT_US + i + 5, 5, 100, 105,
+             "[bold]X[/]" if i == 1 else "\x1b]0;title\x07" if i == 2 else "OK", "", "") for i, endpoint in enumerate(hostile)]
+    out = tmp_path / "[/]out"
+    result = run(write_results(tmp_path / "[red]r.csv", rows), "--output-dir", out)
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output and "\u202e" not in result.output and "\x07" not in result.output
+    for shown in (r"\x1b[31mred\x1b[0m", "a[/]", r"c\u202eexe", r"x$\frac$y", "failed: [bold]X[/]", r"failed: \x1b]0;title\x07",
+                  f"wrote {out}/summary.json"):
+        assert shown in result.output
+    assert (out / "worst-functions-p99.png").read_bytes().startswith(MAGIC["png"])

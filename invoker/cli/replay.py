@@ -8,7 +8,7 @@ from rich.progress import TextColumn
 from invoker.dispatch import Target
 from invoker.replay import ReplayOptions, replay as run_replay, stop_message
 from invoker.schedule import parse_shard
-from loadcore.console import progress, render_phase, summary_console
+from loadcore.console import print_data, progress, render_phase, summary_console
 from loadcore.units import Granularity
 
 
@@ -53,14 +53,14 @@ def replay(
                                                            in_flight=p.in_flight, errors=p.errors))
     if not quiet:
         render_phase(outcome.summary, console)
-        console.print(f"{outcome.rows_written:,} rows written to {output}", soft_wrap=True, markup=False)
+        print_data(console, f"{outcome.rows_written:,} rows written to {output}")
     for warning in outcome.warnings:
-        console.print(f"warning: {warning}", style="yellow", soft_wrap=True, markup=False)
+        print_data(console, f"warning: {warning}", style="yellow")
     for problem in (outcome.write_error, *outcome.worker_failures):
         if problem:
-            console.print(problem, style="red", soft_wrap=True, markup=False)
+            print_data(console, problem, style="red")
     if outcome.signal is not None:
-        console.print(stop_message(outcome), style="red", soft_wrap=True, markup=False)
+        print_data(console, stop_message(outcome), style="red")
         raise typer.Exit(128 + outcome.signal)
     if outcome.write_error is not None or outcome.worker_failures:
         raise typer.Exit(1)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from loadcore.console import printable
 from loadgen.cli import options
 from loadgen.deploy.step import KnativeDeploy
 
@@ -43,7 +44,8 @@ def report_deploy(step, mapping_out: Path, output: Path) -> None:
                f"(remove with `loadgen teardown -n {knative.namespace} --run-id {knative.run_id}`)")
     for failure in step.failures:
         detail = f" ({failure.message})" if failure.message and failure.message not in failure.status else ""
-        typer.echo(f"Service {failure.service} ({failure.functions} trace functions) {failure.status}{detail}", err=True)
+        typer.echo(printable(f"Service {failure.service} ({failure.functions} trace functions) {failure.status}{detail}"),
+                   err=True)  # the status and message come from the cluster
     if step.failures:
         functions = sum(f.functions for f in step.failures)
         typer.echo(

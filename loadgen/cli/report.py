@@ -4,7 +4,7 @@ from pathlib import Path
 
 import typer
 
-from loadcore.console import progress, render_phase, summary_console
+from loadcore.console import print_data, progress, render_phase, summary_console
 from loadgen import report as library
 from loadgen.cli import options
 from loadgen.report_tables import WORST_FUNCTIONS, render_functions, render_kinds
@@ -38,9 +38,8 @@ def print_report(result: library.ReportResult, top: int = WORST_FUNCTIONS) -> No
     console = summary_console()
     errors = summary_console(stderr=True)
     for warning in result.summary.warnings:
-        errors.print(f"warning: {warning}", style="yellow", highlight=False, soft_wrap=True, markup=False)
+        print_data(errors, f"warning: {warning}", style="yellow")
     render_phase(result.summary.measured, console)
     render_kinds(result.summary, console)
     render_functions(result.summary, console, limit=top)
-    console.print(f"wrote {', '.join(str(path) for path in result.written)}", highlight=False, soft_wrap=True,
-                  markup=False)
+    print_data(console, f"wrote {', '.join(str(path) for path in result.written)}")
