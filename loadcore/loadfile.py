@@ -84,13 +84,7 @@ class Load:
 
 def read_load(path: Path, max_units: int | None = None) -> Load:
     """Parse and validate the first `max_units` units (all when None) of `path`."""
-    raw = _first_units(path, max_units)
-    if not raw.strip():
-        raise InputError(f"{path}: empty file, expected a JSON array of units")
-    try:
-        doc = orjson.loads(raw)
-    except orjson.JSONDecodeError as err:
-        raise InputError(f"{path}: not valid JSON ({err})") from None
+    doc = _document(path, max_units)
     if not isinstance(doc, list):
         raise InputError(f"{path}: expected a JSON array of units, got a JSON {type(doc).__name__}")
     if not doc:
@@ -153,36 +147,49 @@ def _protocols(path: Path, unit: np.ndarray, endpoint_index: np.ndarray, endpoin
     return tuple(SYNTHETIC_PROTOCOL if count else DEFAULT_PROTOCOL for count in with_runtime.tolist())
 
 
-def _first_units(path: Path, max_units: int | None) -> bytes:
-    """The bytes of `path`, or when it holds more than `max_units` units, of a JSON array of
-    just the first `max_units`, read no further than they go.
+def _document(path: Path, max_units: int | None):
+    """The parsed JSON of `path`, or when it holds more than `max_units` units, of a JSON array
+    of just the first `max_units`, read no further than they go (`_first_units`)."""
+    data, cut = _first_units(path, max_units)
+    if cut:
+        try:
+            units = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            units = None
+        if isinstance(units, list) and len(units) == max_units:
+            return units
+        data = read_input(path)
+    if not data.strip():
+        raise InputError(f"{path}: empty file, expected a JSON array of units")
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as err:
+        raise InputError(f"{path}: not valid JSON ({err})") from None
+
+
+def _first_units(path: Path, max_units: int | None) -> tuple[bytes | bytearray, bool]:
+    """(the whole file, False), or (a JSON array of its first `max_units` units, True) when
+    it has more `}` than that.
 
     A unit is an object of lists of numbers, strings and nulls, so each one ends at its only
     `}`. The array is cut after the `max_units`-th `}` byte; had one of those been inside a
     string (or a unit held an object), the cut array would not parse to `max_units` elements,
-    and the whole file is read instead.
+    and `_document` reads the whole file instead.
     """
     if max_units is None or max_units <= 0:
-        return read_input(path)
-    head, ends = [], 0
+        return read_input(path), False
+    data, ends = bytearray(), 0
     with open_input(path) as file:
-        while ends < max_units:
-            block = file.read(READ_BLOCK_BYTES)
-            if not block:
-                return b"".join(head)
+        while block := file.read(READ_BLOCK_BYTES):
             count = block.count(b"}")
             if ends + count >= max_units:
                 cut = int(np.flatnonzero(np.frombuffer(block, np.uint8) == ord("}"))[max_units - ends - 1]) + 1
-                head.append(block[:cut])
-                break
+                data += block[:cut]
+                data += b"]"
+                return data, True
             ends += count
-            head.append(block)
-    prefix = b"".join(head) + b"]"
-    try:
-        parsed = orjson.loads(prefix)
-    except orjson.JSONDecodeError:
-        return read_input(path)
-    return prefix if isinstance(parsed, list) and len(parsed) == max_units else read_input(path)
+            data += block
+    return data, False
 
 
 def _unit_lists(path: Path, number: int, entry) -> tuple[list, list]:
