@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from invoker import emulate
 from invoker.cli import app
 from invoker.dispatch import Reporter, Target
-from invoker.processes import PROCESSES_PER_CPU, run_children
+from invoker.processes import run_children
 from invoker.replay import ReplayOptions, load_schedule
 
 FAST, SLOW = "fast.default.example.com", "slow.default.example.com"
@@ -146,5 +146,5 @@ def test_processes_are_capped(tmp_path, processes):
     result = CliRunner().invoke(app, ["replay", str(write_load(tmp_path / "load.json")), "--processes", processes])
     assert result.exit_code == 2
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    assert result.output == (f"Error: --processes {processes}: expected 1 to {PROCESSES_PER_CPU * cpus} on this "
-                             f"machine ({PROCESSES_PER_CPU} per usable CPU; each process wants a core of its own)\n")
+    assert result.output == (f"Error: --processes {processes}: expected 1 to {4 * cpus} on this "
+                             f"machine (4 per usable CPU; each process wants a core of its own)\n")
