@@ -254,6 +254,10 @@ def test_summary_json_reads_back_into_the_same_typed_summary(tmp_path):
         Summary.read(tmp_path / "other.json")
 
 
+NO_VALUES = ("",) * (len(COLUMNS) - 11)
+"""The reply and payload columns of a call with none (after `error`)."""
+
+
 def one_bad_row(tmp_path, column, value, row=5, rows=None):
     rows = rows or [r for r in results_rows(200) if r[9] == "OK"]
     cells = list(rows[row])
@@ -314,7 +318,7 @@ def test_a_call_due_outside_its_unit_is_an_error(tmp_path, unit, scheduled, expe
 
 def test_one_row_timed_in_minutes_among_seconds_does_not_flip_the_granularity(tmp_path):
     rows = [r for r in results_rows(200) if r[9] == "OK" and r[0] > 0]
-    rows.append((0, "warmup", ENDPOINTS[0], str(uuid.uuid4()), 30_000_000, 30_000_005, 5, 100, 105, "OK", "", ""))
+    rows.append((0, "warmup", ENDPOINTS[0], str(uuid.uuid4()), 30_000_000, 30_000_005, 5, 100, 105, "OK", "", *NO_VALUES))
     path = write_results(tmp_path / "latency.csv", rows)
     result = run(path, "--output-dir", tmp_path)
     assert result.exit_code == 2
@@ -324,7 +328,8 @@ def test_one_row_timed_in_minutes_among_seconds_does_not_flip_the_granularity(tm
 def test_a_report_of_more_units_than_it_can_hold_is_refused_quickly(tmp_path):
     rows = [r for r in results_rows(50) if r[9] == "OK"]
     far = 200_000
-    rows.append((far, "measure", ENDPOINTS[0], str(uuid.uuid4()), far * UNIT_US, far * UNIT_US + 5, 5, 100, 105, "OK", "", ""))
+    rows.append((far, "measure", ENDPOINTS[0], str(uuid.uuid4()), far * UNIT_US, far * UNIT_US + 5, 5, 100, 105, "OK", "",
+                 *NO_VALUES))
     result = run(write_results(tmp_path / "latency.csv", rows), "--output-dir", tmp_path)
     assert result.exit_code == 2
     assert result.output == ("Error: the run covers 200,001 units (the results or --warmup + --duration reach unit "
@@ -341,7 +346,8 @@ def test_mapping_with_shared_proxies_names_each_shared_service(tmp_path):
     write_mapping(pd.DataFrame([
         {"HashOwner": "o", "HashApp": "a", "HashFunction": f"f{i}", "Trigger": "http", "trace_memory_mb": 100,
          "trace_duration_ms": 10, "proxy": f"proxy-{i // 3}", "proxy_memory_mib": 90, "proxy_duration_ms": 2.5 * (1 + i // 3),
-         "distance": 0.1, "service": f"proxy-{i // 3}-f{i}", "endpoint": endpoint, "status": "ready"}
+         "distance": 0.1, "service": f"proxy-{i // 3}-f{i}", "endpoint": endpoint, "status": "ready", "kind": "proxy",
+         "protocol": "sayhello"}
         for i, endpoint in enumerate(shared)
     ], columns=MAPPING_COLUMNS), mapping)
     out = tmp_path / "out"
@@ -358,7 +364,7 @@ def test_data_is_printed_as_data_escapes_and_markup_included(tmp_path):
     paths raised MarkupError or vanished; a '$' in a name broke the worst-functions figure."""
     hostile = ["\x1b[31mred\x1b[0m.example.com", "a[/].example.com", "c\u202eexe.example.com", r"x$\frac$y.example.com"]
     rows = [(1, "measure", endpoint, str(uuid.uuid4()), UNIT_US + i, UNIT_US + i + 5, 5, 100, 105,
-             "[bold]X[/]" if i == 1 else "\x1b]0;title\x07" if i == 2 else "OK", "", "") for i, endpoint in enumerate(hostile)]
+             "[bold]X[/]" if i == 1 else "\x1b]0;title\x07" if i == 2 else "OK", "", *NO_VALUES) for i, endpoint in enumerate(hostile)]
     out = tmp_path / "[/]out"
     result = run(write_results(tmp_path / "[red]r.csv", rows), "--output-dir", out)
     assert result.exit_code == 0, result.output
