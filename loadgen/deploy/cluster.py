@@ -133,8 +133,8 @@ def api_errors(api: BoundedApiClient, what: str):
     except (urllib3.exceptions.HTTPError, OSError) as e:
         host = api.configuration.host
         reason = getattr(e, "reason", None) or e
-        timed_out = isinstance(reason, urllib3.exceptions.TimeoutError)
-        if timed_out and not isinstance(reason, urllib3.exceptions.NewConnectionError):  # a refusal is one too
+        # urllib3 counts a refused connection (NewConnectionError) among the connect timeouts too
+        if isinstance(reason, urllib3.exceptions.TimeoutError) and not isinstance(reason, urllib3.exceptions.NewConnectionError):
             raise InputError(
                 f"the Kubernetes API server at {host} did not answer within {api.request_timeout:g} s while {what} "
                 f"(--request-timeout)"
