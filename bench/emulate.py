@@ -42,12 +42,13 @@ PROXY = "zero"
 
 def write_inputs(folder: Path) -> tuple[Path, Path]:
     """A mapping.csv of the bench's endpoints and a profile.json whose one proxy takes 0 ms."""
-    from loadcore.mappingfile import COLUMNS, write_mapping
+    from loadcore.mappingfile import COLUMNS, KIND_PROXY, PROTOCOLS, write_mapping
 
     profile = folder / "profile.json"
     profile.write_text('{"%s": {"name": "%s", "yaml": "x.yaml", "cpu": {}, "memory": {"75-percentile": 5.0},'
                        ' "duration": {"0-percentile": 0.0, "100-percentile": 0.0}}}' % (PROXY, PROXY))
-    rows = [("o", "a", f"f{i}", "http", 5.0, 0.0, PROXY, 5.0, 0.0, 0.0, f"fn-{i}", f"fn-{i}.bench.local", "ready")
+    rows = [("o", "a", f"f{i}", "http", 5.0, 0.0, PROXY, 5.0, 0.0, 0.0, f"fn-{i}", f"fn-{i}.bench.local", "ready",
+             KIND_PROXY, PROTOCOLS[KIND_PROXY])
             for i in range(bench_invoker.ENDPOINTS)]  # fmt: skip
     mapping = folder / "mapping.csv"
     write_mapping(pd.DataFrame(rows, columns=COLUMNS), mapping)

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/invoker.py [--rates 5000 7000 8500] [--processes 1 2] [--seconds 5] [--repeat 3]
                                       [--invoker-cpus 0,1] [--one-child] [--closed-loop-concurrency 1 4 128]
+                                      [--synthetic-share 0 0.5]
 
 Starts `../shared/tools/gosink` (a Go helloworld server, >50k calls/s on one core) on 127.0.0.1,
 pinned to the last CPU; `invoker emulate --sink` is a Python server and too slow to measure an
@@ -22,9 +23,20 @@ as one `--processes` child instead (`invoker.processes.run_children`), placed as
 --processes N` places its children: its event loop on the first of those CPUs, gRPC's threads on
 the rest, or with the loop when there is no other.
 
+`--synthetic-share 0 0.5` replays, at each rate, a proxy-only load and a mixed one where that
+share of the endpoints (and calls) are synthetic functions: their calls carry a runtime and
+memory and go out as faas.Executor/Execute. The sink serves only SayHello, so it answers them
+UNIMPLEMENTED at once, which proves the method on the wire; the replies' cost to the invoker is
+that of a failed call, not of decoding a FaasReply, so the codec line printed first gives each
+protocol's per-call cost of building a request and reading a reply. The shares' runs are
+interleaved (share after share within each repeat), so a busy machine moves them alike.
+
 Printed per configuration (medians over `--repeat` runs, each run in brackets):
 achieved rate (measured calls / time from the first measured due time to the last send), the
-share of calls that returned OK, send lag p50/p99/max (µs) and latency p50/p99 (µs).
+share of calls that were answered as expected (OK; UNIMPLEMENTED for synthetic calls),
+send lag p50/p99/max (µs), latency p50/p99 (µs), and the CPU time of the whole `invoker replay`
+process tree per call (start-up and every row included; steadier than the lags when the
+machine is shared).
 Every subprocess has a time limit; the sink exits by itself after its limit too.
 """
 
@@ -32,6 +44,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -86,10 +99,38 @@ def wait_listening(server: subprocess.Popen, port: int, name: str, output, secon
     sys.exit(f"{name} did not listen within {seconds:g} s")
 
 
-def write_load(path: Path, rate: int, seconds: int) -> None:
+def write_load(path: Path, rate: int, seconds: int, synthetic_share: float = 0.0) -> None:
+    """Equidistant calls over `ENDPOINTS` endpoints, the first `synthetic_share` of them synthetic."""
+    synthetic = round(synthetic_share * ENDPOINTS)
     offsets = [i * 1_000_000 // rate for i in range(rate)]
-    endpoints = [f"fn-{i % ENDPOINTS}.bench.local" for i in range(rate)]
-    path.write_text(json.dumps([{"timestamp": offsets, "endpoint": endpoints}] * (WARMUP_UNITS + seconds)))
+    endpoints = [f"{'trace-func' if i % ENDPOINTS < synthetic else 'fn'}-{i % ENDPOINTS}.bench.local" for i in range(rate)]
+    unit = {"timestamp": offsets, "endpoint": endpoints}
+    if synthetic:
+        unit["runtime_ms"] = [100 if i % ENDPOINTS < synthetic else None for i in range(rate)]
+        unit["memory_mib"] = [128 if i % ENDPOINTS < synthetic else None for i in range(rate)]
+    path.write_text(json.dumps([unit] * (WARMUP_UNITS + seconds)))
+
+
+def codec_costs() -> str:
+    """Per-call µs of building a request and reading a reply, for each protocol."""
+    import timeit
+
+    from invoker import faas_pb2, helloworld_pb2, protocols
+    from invoker.protocols import faas, sayhello
+
+    say_hello, execute = sayhello.SayHello(), faas.Faas()
+    hello_reply = helloworld_pb2.HelloReply(message="Hello | 1234").SerializeToString()
+    faas_reply = faas_pb2.FaasReply(message="OK - trace-func-1", durationInMicroSec=100_000, memoryUsageInKb=131_072)
+    costs = {}
+    for name, build, payload, reply, protocol in (
+        ("SayHello", say_hello.request_builder("fn-0.bench.local"), (), hello_reply, say_hello),
+        ("Execute", execute.request_builder("trace-func-0.bench.local"), (100, 128), faas_reply.SerializeToString(), execute),
+    ):
+        invocation_id = protocols.new_invocation_id()
+        number = 100_000
+        costs[name] = (timeit.timeit(lambda: build(invocation_id, time.time_ns(), payload), number=number) / number * 1e6,
+                       timeit.timeit(lambda: protocol.read_reply(reply), number=number) / number * 1e6)
+    return "; ".join(f"{name} build {b:.2f} µs, read reply {r:.2f} µs" for name, (b, r) in costs.items())
 
 
 def replay_once(load: Path, output: Path, port: int, seconds: int, processes: int, cpu: str | None,
@@ -101,19 +142,24 @@ def replay_once(load: Path, output: Path, port: int, seconds: int, processes: in
                    "--granularity", "second", "--warmup", str(WARMUP_UNITS), "--duration", str(seconds),
                    "--ingress", f"127.0.0.1:{port}", "--timeout", "5", "--output", str(output),
                    "--processes", str(processes)]  # fmt: skip
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run(pinned(cpu if processes == 1 else None, command), check=True, timeout=seconds * 4 + 60)
-    rows = pd.read_csv(output, usecols=["phase", "scheduled_us", "sent_us", "lag_us", "latency_us", "status"])
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    rows = pd.read_csv(output, usecols=["phase", "endpoint", "scheduled_us", "sent_us", "lag_us", "latency_us", "status"])
     measured = rows[rows.phase == "measure"]
     span_us = measured.sent_us.max() - WARMUP_UNITS * 1_000_000
     lag = measured.lag_us.to_numpy()
+    expected = np.where(measured.endpoint.str.startswith("trace-func-"), "UNIMPLEMENTED", "OK")
     return {
         "achieved": len(measured) / (span_us / 1e6),
-        "ok": float((measured.status == "OK").mean()),
+        "ok": float((measured.status == expected).mean()),
         "lag_p50": float(np.percentile(lag, 50)),
         "lag_p99": float(np.percentile(lag, 99)),
         "lag_max": float(lag.max()),
         "lat_p50": float(measured.latency_us.median()),
         "lat_p99": float(np.percentile(measured.latency_us, 99)),
+        "cpu_us": cpu_s / len(rows) * 1e6,
     }
 
 
@@ -192,6 +238,8 @@ def main() -> None:
     parser.add_argument("--invoker-cpus", help="taskset CPU list for one-process runs (default: the first CPU)")
     parser.add_argument("--closed-loop-concurrency", type=int, nargs="+", default=[128])
     parser.add_argument("--one-child", action="store_true", help="one-process runs as one --processes child")
+    parser.add_argument("--synthetic-share", type=float, nargs="+", default=[0.0],
+                        help="share of endpoints that are synthetic functions (faas.Executor), one run set each")
     parser.add_argument("--closed-loop-worker", type=int, nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--child-worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -208,10 +256,14 @@ def main() -> None:
     cpus = sorted(os.sched_getaffinity(0))
     invoker_cpu, sink_cpu = (str(cpus[0]), str(cpus[-1])) if len(cpus) > 1 else (None, None)
     invoker_cpu = args.invoker_cpus or invoker_cpu
-    budget = args.repeat * (len(args.rates) * len(args.processes) * (args.seconds * 4 + 60) + 60 * len(args.closed_loop_concurrency))
+    shares = args.synthetic_share
+    budget = args.repeat * (len(args.rates) * len(args.processes) * len(shares) * (args.seconds * 4 + 60)
+                            + 60 * len(args.closed_loop_concurrency))
     sink, port = start_sink(sink_cpu, budget)
     print(f"cpus {cpus}: invoker on {invoker_cpu}, gosink on {sink_cpu}; {args.seconds} s measured per run, "
           f"median of {args.repeat} [each run]")  # fmt: skip
+    if shares != [0.0]:
+        print(f"codec per call: {codec_costs()}", flush=True)
     try:
         for concurrency in args.closed_loop_concurrency:
             runs = [closed_loop_once(port, concurrency, invoker_cpu) for _ in range(args.repeat)]
@@ -221,16 +273,23 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="bench-invoker-") as folder:
             for processes in args.processes:
                 for rate in args.rates:
-                    load = Path(folder) / f"load-{rate}.json"
-                    write_load(load, rate, args.seconds)
+                    loads = {share: Path(folder) / f"load-{rate}-{share}.json" for share in shares}
+                    for share, load in loads.items():
+                        write_load(load, rate, args.seconds, share)
                     child = args.one_child and processes == 1
-                    runs = [replay_once(load, Path(folder) / "out.csv", port, args.seconds, processes, invoker_cpu, child)
-                            for _ in range(args.repeat)]  # fmt: skip
+                    runs = {share: [] for share in shares}
+                    for _ in range(args.repeat):
+                        for share, load in loads.items():
+                            runs[share].append(replay_once(load, Path(folder) / "out.csv", port, args.seconds, processes,
+                                                           invoker_cpu, child))  # fmt: skip
                     how = "one child" if child else f"--processes {processes}"
-                    print(f"replay {how} at {rate:,}/s: achieved {fmt(runs, 'achieved', '/s')}, "
-                          f"OK {fmt(runs, 'ok')}, send lag p50 {fmt(runs, 'lag_p50')} p99 {fmt(runs, 'lag_p99')} "
-                          f"max {fmt(runs, 'lag_max')} µs, latency p50 {fmt(runs, 'lat_p50')} "
-                          f"p99 {fmt(runs, 'lat_p99')} µs", flush=True)  # fmt: skip
+                    for share, share_runs in runs.items():
+                        mix = f", {share:.0%} synthetic" if shares != [0.0] else ""
+                        print(f"replay {how} at {rate:,}/s{mix}: achieved {fmt(share_runs, 'achieved', '/s')}, "
+                              f"OK {fmt(share_runs, 'ok')}, send lag p50 {fmt(share_runs, 'lag_p50')} "
+                              f"p99 {fmt(share_runs, 'lag_p99')} max {fmt(share_runs, 'lag_max')} µs, latency p50 "
+                              f"{fmt(share_runs, 'lat_p50')} p99 {fmt(share_runs, 'lat_p99')} µs, CPU per call "
+                              f"{fmt(share_runs, 'cpu_us')} µs", flush=True)  # fmt: skip
     finally:
         sink.terminate()
         sink.wait(10)

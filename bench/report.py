@@ -79,7 +79,7 @@ def time_add(rows: int = 200_000, batch: int = 64) -> float:
     from loadcore.results import ResultRow
     from loadcore.stats import CallStats
 
-    rows_batch = [ResultRow(3, "measure", "e", "id", 0, 5, 5, 1000, 1005, "OK", "", 500, "e-1", "false")] * batch
+    rows_batch = [ResultRow(3, "measure", "e", "id", 0, 5, 5, 1000, 1005, "OK", "", 500, "", "e-1", "false", "", "")] * batch
     stats = CallStats()
     started = time.perf_counter()
     for _ in range(rows // batch):

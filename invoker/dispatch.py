@@ -39,8 +39,10 @@ import numpy as np
 from invoker import grpc_internals
 from invoker.protocols import NO_REPLY, PROTOCOLS, endpoint_metadata, new_invocation_id, with_trailers
 from invoker.schedule import Schedule
+from loadcore import names
 from loadcore.errors import InputError
-from loadcore.results import PHASE_MEASURE, PHASE_WARMUP, STATUS_OK, ResultRow
+from loadcore.results import NO_PAYLOAD, NO_VALUE, PHASE_MEASURE, PHASE_WARMUP, STATUS_OK, ResultRow
+from loadcore.units import check_seconds
 
 TIMER_MARGIN_US = 1_000     # wake from the timer this long before a due call, then spin
 SLACK_US = 400              # do bookkeeping only when the next call is at least this far
@@ -82,10 +84,12 @@ class Target:
     def checked(cls, port: int = 80, ingress: str | None = None, timeout: float = 30.0,
                 connection_per_call: bool = False) -> "Target":
         """A target from command-line values, each one checked (`invoker replay`, `loadgen run`)."""
-        if not timeout > 0:
-            raise InputError(f"--timeout {timeout}: expected a positive number of seconds")
-        if ingress is not None and ":" not in ingress:
-            raise InputError(f"--ingress {ingress!r}: expected HOST:PORT")
+        check_seconds("--timeout", timeout)
+        if not names.is_port(str(port)):
+            raise InputError(f"--port {port}: expected a TCP port from 1 to 65535")
+        if ingress is not None and names.split_address(ingress) is None:
+            raise InputError(f"--ingress {ingress!r}: expected HOST:PORT, a host name or IP address (no scheme) "
+                             f"and a port from 1 to 65535")
         return cls(port, ingress, timeout, connection_per_call)
 
     def address(self, endpoint: str) -> str:
@@ -255,7 +259,7 @@ class Dispatcher:
             else:
                 starter = self._starters[endpoint]
             call, reply = starter(request, timeout, self._metadata[endpoint])
-            in_flight[call] = (unit, endpoint, due, invocation_id, sent_ns, channel)
+            in_flight[call] = (unit, endpoint, due, invocation_id, sent_ns, channel, payload)
             create_task(reply).add_done_callback(partial(self._done, call))
         self.issued += end - start
 
@@ -285,7 +289,7 @@ class Dispatcher:
             self._fire_due(time.perf_counter_ns())
 
     def _row(self, info: tuple, end_ns: int, status: str, error: str, reply: tuple) -> None:
-        unit, endpoint, due, invocation_id, sent_ns, _ = info
+        unit, endpoint, due, invocation_id, sent_ns, _, payload = info
         t0 = self._t0_ns
         sent_us = (sent_ns - t0) // 1000
         end_us = (end_ns - t0) // 1000
@@ -304,6 +308,7 @@ class Dispatcher:
             status,
             error,
             *reply,
+            *(tuple(value if value >= 0 else NO_VALUE for value in payload) if payload else NO_PAYLOAD),
         ))
 
     def _bookkeeping(self) -> bool:

@@ -3,21 +3,38 @@
 Like a Knative ingress, it tells the functions apart by the call's target endpoint: the
 `x-loadgen-endpoint` header (`invoker.protocols.ENDPOINT_HEADER`, always sent by `invoker
 replay`) or else the host part of the call's `:authority`. Each protocol of
-`invoker.protocols` has its handler here (`HANDLERS`), all served on the same port; vSwarm's
-SayHello is the one today. The functions come from
-`mapping.csv` (`loadcore.mappingfile`): each row with an endpoint, or with only a service name (not
-deployed yet), is served under that name, unless its status is `failed: ...`. Each function
-waits for a service time drawn from its proxy's duration percentiles in `profile.json`
-(`ServiceTime`) and replies `"<proxy> (pid <pid>) | <µs>"`, ending in that time like the relay
-of a real proxy. An unknown endpoint gets NOT_FOUND naming it. A sink (`functions=None`)
-answers every endpoint at once with `"sink (pid <pid>) | 0"`.
+`invoker.protocols` has its handler here (`HANDLERS`), all served on the same port. The
+functions come from `mapping.csv` (`loadcore.mappingfile`): each row with an endpoint, or with
+only a service name (not deployed yet), is served under that name, unless its status is
+`failed: ...`; the row's `protocol` says what it answers.
 
-Functions scale as on Knative (`Scaling`, the model in `invoker.scaling`): each call is placed
-on an instance, waits for it if it is starting or busy, then for its service time, and its
+- A proxy (vSwarm's SayHello) waits for a service time drawn from its proxy's duration
+  percentiles in `profile.json` (`ServiceTime`) and replies `"<proxy> (pid <pid>) | <µs>"`,
+  ending in that time like the relay of a real proxy.
+- A synthetic function (invitro's faas.Executor/Execute) runs for the runtime its request asks
+  for, by waiting (default) or, with `busy`, by spinning on a CPU until its thread has used
+  that much CPU time, so that it stretches under contention as trace-func-go's calibrated busy
+  loop does. It replies like trace-func-go: `"OK - <function> (pid <pid>)"`, its wall time in
+  `durationInMicroSec` (from when its instance took the call: a real function's handler does
+  not see the cold start or the queue before it) and the requested memory × 1024 in
+  `memoryUsageInKb` (trace-func-go echoes it too). A runtime of 0 fails with UNKNOWN
+  `non-positive execution time`, as trace-func-go refuses it; with `Faults.mem_alloc_limit_mib`,
+  a request for more memory gets trace-func-go's `"FAILURE - mem_alloc timeout - ..."` reply as
+  soon as its instance takes it.
+
+A call of the other protocol than its function's gets UNIMPLEMENTED (as a real proxy or
+trace-func-go would answer), an unknown endpoint NOT_FOUND naming it. A sink
+(`functions=None`) answers every endpoint of either protocol at once (`"sink (pid <pid>) | 0"`,
+or an Execute reply of 0 µs).
+
+Functions of both protocols scale as on Knative (`Scaling`, the model in `invoker.scaling`):
+each call is placed on an instance (`Emulation.serve`), waits for it if it is starting or busy,
+then runs for its service time (a proxy's draw, a synthetic call's requested runtime), and its
 reply's trailing metadata says which instance served it and whether the call paid that
 instance's cold start (`invoker.protocols.INSTANCE_TRAILER`, `COLD_TRAILER`). `Scaling(warm=True)`
 serves every call at once on one always-warm instance per function. `Scaling.output` gets the
-instance counts over time as scaling.csv (`loadcore.scalingfile`).
+instance counts over time as scaling.csv (`loadcore.scalingfile`). A call that fails before it
+reaches an instance (NOT_FOUND, UNIMPLEMENTED, an emulated fault, a runtime of 0) names none.
 
 The server is grpcio's thread-pool server, not grpc.aio: it was faster here (about 4.5k against
 2.7-3.4k sink calls/s on one core) and it exposes the call's `:authority`, which grpc.aio
@@ -38,11 +55,13 @@ from pathlib import Path
 
 import grpc
 
-from invoker import grpc_internals, helloworld_pb2
+from invoker import faas_pb2, grpc_internals, helloworld_pb2
 from invoker.protocols import COLD_TRAILER, ENDPOINT_HEADER, INSTANCE_TRAILER, PROTOCOLS
+from invoker.protocols.faas import MEM_ALLOC_FAILURE, Faas
 from invoker.protocols.sayhello import SayHello
 from invoker.scaling import US_PER_MS, Policy, Scaler, cold_start_ms
 from loadcore.errors import InputError
+from loadcore.files import output_error
 from loadcore.scalingfile import ScalingWriter
 
 DEFAULT_CONCURRENCY = 1000
@@ -53,6 +72,8 @@ STOP_GRACE_S = 1.0
 # behind Knative's queue would not do: here such calls wait, like the calls beyond --concurrency.
 UNBOUNDED_BACKLOG = [("grpc.server.max_pending_requests", 2**31 - 1), ("grpc.server.max_pending_requests_hard_limit", 2**31 - 1)]
 FAILURE_DETAIL = "emulated function failure"
+ZERO_RUNTIME_DETAIL = "non-positive execution time"  # trace-func-go's error for a runtime of 0
+UINT32_MAX = 2**32 - 1
 SCALING_FLUSH_S = 0.5  # how often the instance counts go to Scaling.output
 
 
@@ -88,17 +109,20 @@ class ServiceTime:
 
 @dataclass(frozen=True)
 class EmulatedFunction:
-    """A function to emulate: its proxy, its service times, and its memory (MB; None when
-    unknown), which sets its cold-start delay unless `Scaling.cold_start_ms` does."""
+    """A function to emulate: a proxy (`service_time` from its profile) or a synthetic function
+    (protocol `faas`, no service time: each call names its runtime), and its memory (MB; None
+    when unknown), which sets its cold-start delay unless `Scaling.cold_start_ms` does."""
 
     proxy: str
-    service_time: ServiceTime
+    service_time: ServiceTime | None
+    protocol: str = SayHello.name
     memory_mb: float | None = None
 
 
 @dataclass(frozen=True)
 class Scaling:
-    """How the emulated functions scale. The defaults are `invoker emulate`'s:
+    """How the emulated functions scale (proxies and synthetic functions alike). The defaults
+    are `invoker emulate`'s:
 
     - `cold_start_ms` None: each function's delay follows its memory as invitro's trace function
       does (`invoker.scaling.cold_start_ms`: up to 10 MB 300 ms, up to 60 MB 750 ms, else
@@ -122,10 +146,12 @@ WARM = Scaling(warm=True)
 @dataclass(frozen=True)
 class Faults:
     """Reproducible failures: every call to `fail_endpoints`, and a seeded `error_rate` of the
-    others, end in gRPC status UNKNOWN (how a relay reports a function error)."""
+    others, end in gRPC status UNKNOWN (how a relay reports a function error); synthetic calls
+    asking for more than `mem_alloc_limit_mib` get trace-func-go's allocation-failure reply."""
 
     error_rate: float = 0.0
     fail_endpoints: frozenset[str] = field(default_factory=frozenset)
+    mem_alloc_limit_mib: int | None = None
 
 
 def read_functions(mapping_path: Path, profile_path: Path) -> dict[str, EmulatedFunction]:
@@ -139,11 +165,18 @@ def read_functions(mapping_path: Path, profile_path: Path) -> dict[str, Emulated
     profiles = read_profiles(profile_path)
     service_times: dict[str, ServiceTime] = {}
     functions: dict[str, EmulatedFunction] = {}
-    for row, (proxy, service, endpoint, status, memory_mb) in enumerate(
-        zip(mapping["proxy"], mapping["service"], mapping["endpoint"], mapping["status"], mapping["trace_memory_mb"])
-    ):
+    for row, (proxy, service, endpoint, status, protocol, memory_mb) in enumerate(zip(
+        mapping["proxy"], mapping["service"], mapping["endpoint"], mapping["status"], mapping["protocol"],
+        mapping["trace_memory_mb"],
+    )):  # fmt: skip
         line = line_of(row)
         if is_failed(status):
+            continue
+        key = (endpoint or service).lower()
+        if key in functions:  # --share-proxies: a proxy's functions share its endpoint (read_mapping checks it is one proxy)
+            continue
+        if protocol == Faas.name:
+            functions[key] = EmulatedFunction(service, None, Faas.name, memory_mb=float(memory_mb))
             continue
         if proxy not in service_times:
             if proxy not in profiles.index:
@@ -153,10 +186,7 @@ def read_functions(mapping_path: Path, profile_path: Path) -> dict[str, Emulated
             if not known:
                 raise InputError(f"{profile_path}: proxy {proxy!r}: no duration percentiles, expected them to emulate it")
             service_times[proxy] = ServiceTime([p for p, _ in known], [d for _, d in known])
-        key = (endpoint or service).lower()
-        if key in functions:
-            raise InputError(f"{mapping_path}: line {line}, column 'endpoint': {key!r} appears twice, expected one row each")
-        functions[key] = EmulatedFunction(proxy, service_times[proxy], float(memory_mb))
+        functions[key] = EmulatedFunction(proxy, service_times[proxy], memory_mb=float(memory_mb))
     if not functions:
         raise InputError(f"{mapping_path}: every function failed to deploy, expected at least one to emulate")
     return functions
@@ -169,6 +199,8 @@ class _Function:
     def __init__(self, endpoint: str, function: EmulatedFunction, seed: int, fails: bool, instance_head: str):
         self.endpoint = endpoint
         self.service_time = function.service_time
+        self.protocol = function.protocol
+        self.name = function.proxy
         self.reply_head = f"{function.proxy} (pid {os.getpid()}) | "
         self.random = random.Random(f"{seed}:{endpoint}").random
         self.fails = fails
@@ -186,12 +218,15 @@ class Emulation:
     finding the function a call is for, its faults, and serving it on an instance.
 
     `process` (0 for the first server process) goes into instance names when several processes
-    serve: each scales its own instances (`invoker emulate --processes`)."""
+    serve: each scales its own instances (`invoker emulate --processes`). `busy`: synthetic
+    functions spin for their runtime instead of waiting."""
 
     def __init__(self, functions: dict[str, EmulatedFunction] | None, seed: int = 42, faults: Faults = Faults(),
-                 scaling: Scaling = Scaling(), process: int = 0):  # fmt: skip
+                 scaling: Scaling = Scaling(), process: int = 0, busy: bool = False):  # fmt: skip
         self.sink = functions is None
         self.error_rate = faults.error_rate
+        self.mem_alloc_limit_mib = faults.mem_alloc_limit_mib
+        self.busy = busy
         suffix = f"p{process}-" if process else ""
         self.functions = {
             endpoint: _Function(endpoint, function, seed, endpoint in faults.fail_endpoints,
@@ -210,8 +245,9 @@ class Emulation:
             self.scaler = Scaler(delays, scaling.policy, epoch_us, timeline=scaling.output is not None)
             self._lock = threading.Lock()
 
-    def function_for(self, context: grpc.ServicerContext) -> _Function:
-        """The function the call is for; aborts the call when there is none or it is to fail."""
+    def function_for(self, context: grpc.ServicerContext, protocol: str) -> _Function:
+        """The function the call is for; aborts the call when there is none, when it speaks
+        another protocol, or when it is to fail."""
         endpoint = _target(context)
         function = self.functions.get(endpoint)
         if function is None:
@@ -220,6 +256,11 @@ class Emulation:
                 f"no emulated function for endpoint {endpoint!r} (named by the {ENDPOINT_HEADER} header, "
                 "else by :authority)",
             )
+        if function.protocol != protocol:
+            context.abort(
+                grpc.StatusCode.UNIMPLEMENTED,
+                f"endpoint {endpoint!r} serves {PROTOCOLS[function.protocol].method}, not {PROTOCOLS[protocol].method}",
+            )
         if function.fails or (self.error_rate and function.random() < self.error_rate):
             context.abort(grpc.StatusCode.UNKNOWN, FAILURE_DETAIL)
         return function
@@ -227,22 +268,30 @@ class Emulation:
     def _now_us(self) -> int:
         return (time.monotonic_ns() - self._zero_ns) // 1000
 
-    def serve(self, context: grpc.ServicerContext, function: _Function, service_us: int) -> None:
+    def serve(self, context: grpc.ServicerContext, function: _Function, service_us: int, spin: bool = False) -> int:
         """Run one call of `function` that takes `service_us` on its instance: place it, hold it
         while it waits for the instance and while it runs (or until it is cancelled or its
-        deadline passes), and name the instance and the cold start in the trailing metadata."""
+        deadline passes), and name the instance and the cold start in the trailing metadata.
+        With `spin`, it runs by spinning on a CPU (`_spin`) rather than waiting. Returns how
+        long it waited for its instance (µs; 0 when warm)."""
         if self.scaler is None:
             context.set_trailing_metadata(function.warm_trailers)
-            _hold(context, service_us)
-            return
-        with self._lock:
-            arrival_us = self._now_us()
-            placed = self.scaler.place(function.endpoint, arrival_us, service_us)
-        context.set_trailing_metadata((
-            (INSTANCE_TRAILER, f"{function.instance_head}{placed.instance}"),
-            (COLD_TRAILER, "true" if placed.cold else "false"),
-        ))  # fmt: skip
-        _hold(context, placed.start_us + service_us - arrival_us)
+            waited_us = 0
+        else:
+            with self._lock:
+                arrival_us = self._now_us()
+                placed = self.scaler.place(function.endpoint, arrival_us, service_us)
+            context.set_trailing_metadata((
+                (INSTANCE_TRAILER, f"{function.instance_head}{placed.instance}"),
+                (COLD_TRAILER, "true" if placed.cold else "false"),
+            ))  # fmt: skip
+            waited_us = placed.start_us - arrival_us
+        if spin:
+            _hold(context, waited_us)
+            _spin(context, service_us)
+        else:
+            _hold(context, waited_us + service_us)
+        return waited_us
 
     def scaling_rows(self) -> list:
         """The scaling.csv rows of every change so far not returned before ([] when warm)."""
@@ -259,6 +308,13 @@ def _hold(context: grpc.ServicerContext, wait_us: int) -> None:
         finished.wait(wait_us / 1e6)
 
 
+def _spin(context: grpc.ServicerContext, service_us: int) -> None:
+    """Busy-loop until this thread has used `service_us` of CPU time, or the call ended."""
+    end_ns = time.thread_time_ns() + service_us * 1000
+    while time.thread_time_ns() < end_ns and context.is_active():
+        pass
+
+
 def _say_hello(emulation: Emulation) -> grpc.RpcMethodHandler:
     """SayHello: wait a service time drawn from the proxy's profile, reply `<proxy> (pid N) | <µs>`."""
     sink_reply = helloworld_pb2.HelloReply(message=f"sink (pid {os.getpid()}) | 0")
@@ -266,7 +322,7 @@ def _say_hello(emulation: Emulation) -> grpc.RpcMethodHandler:
     def say_hello(request: helloworld_pb2.HelloRequest, context: grpc.ServicerContext) -> helloworld_pb2.HelloReply:
         if emulation.sink:
             return sink_reply
-        function = emulation.function_for(context)
+        function = emulation.function_for(context, SayHello.name)
         service_us = function.service_time.draw_us(function.random())
         emulation.serve(context, function, service_us)
         return helloworld_pb2.HelloReply(message=f"{function.reply_head}{service_us}")
@@ -278,7 +334,36 @@ def _say_hello(emulation: Emulation) -> grpc.RpcMethodHandler:
     )
 
 
-HANDLERS = {SayHello.name: _say_hello}
+def _execute(emulation: Emulation) -> grpc.RpcMethodHandler:
+    """Execute: run for the requested runtime on an instance, reply like trace-func-go (see the module doc)."""
+    pid = os.getpid()
+
+    def execute(request: faas_pb2.FaasRequest, context: grpc.ServicerContext) -> faas_pb2.FaasReply:
+        started_ns = time.perf_counter_ns()
+        memory_kb = min(request.memoryInMebiBytes * 1024, UINT32_MAX)
+        if emulation.sink:
+            return faas_pb2.FaasReply(message=f"OK - sink (pid {pid})", memoryUsageInKb=memory_kb)
+        function = emulation.function_for(context, Faas.name)
+        if request.runtimeInMilliSec < 1:
+            context.abort(grpc.StatusCode.UNKNOWN, ZERO_RUNTIME_DETAIL)
+        limit = emulation.mem_alloc_limit_mib
+        if limit is not None and request.memoryInMebiBytes > limit:
+            waited_us = emulation.serve(context, function, 0)
+            message = f"{MEM_ALLOC_FAILURE} timeout - {function.name} (pid {pid})"
+        else:
+            waited_us = emulation.serve(context, function, request.runtimeInMilliSec * 1000, spin=emulation.busy)
+            message = f"OK - {function.name} (pid {pid})"
+        duration_us = max(0, min((time.perf_counter_ns() - started_ns) // 1000 - waited_us, UINT32_MAX))
+        return faas_pb2.FaasReply(message=message, durationInMicroSec=duration_us, memoryUsageInKb=memory_kb)
+
+    return grpc.unary_unary_rpc_method_handler(
+        execute,
+        request_deserializer=faas_pb2.FaasRequest.FromString,
+        response_serializer=faas_pb2.FaasReply.SerializeToString,
+    )
+
+
+HANDLERS = {SayHello.name: _say_hello, Faas.name: _execute}
 """The emulator's handler of each protocol in `invoker.protocols.PROTOCOLS`, by name."""
 
 
@@ -350,15 +435,17 @@ def start(
     concurrency: int = DEFAULT_CONCURRENCY,
     reuse_port: bool = False,
     process: int = 0,
+    busy: bool = False,
 ) -> Emulator:
     """Serve `functions` (None: a sink) on host:port (0: a free port, see `.port`) in this process.
 
     `reuse_port` lets other processes listen on the same port (SO_REUSEPORT); without it a port
     already in use is an error rather than shared. `process` numbers the server processes of
-    one emulator (`serve`), for instance names.
+    one emulator (`serve`), for instance names. `busy` makes synthetic functions spin for
+    their runtime instead of waiting.
     """
     grpc_internals.check()
-    emulation = Emulation(functions, seed, faults, scaling, process)
+    emulation = Emulation(functions, seed, faults, scaling, process, busy)
     server = grpc.server(
         ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="emulate"),
         options=[("grpc.so_reuseport", int(reuse_port)), *UNBOUNDED_BACKLOG],
@@ -398,13 +485,15 @@ def serve(
     workers = _start_workers(functions, processes - 1, emulator, options)
     stopping = threading.Event()
     previous = {signum: signal.signal(signum, lambda *_: stopping.set()) for signum in (signal.SIGINT, signal.SIGTERM)}
-    what = f"{len(functions)} functions, {describe(options.get('scaling', Scaling()))}," if functions is not None \
-        else "a sink for every endpoint"
+    synthetic = sum(f.protocol == Faas.name for f in (functions or {}).values())
+    what = "a sink for every endpoint" if functions is None else (
+        f"{len(functions)} functions{f' ({synthetic} synthetic)' if synthetic else ''}, "
+        f"{describe(options.get('scaling', Scaling()))},")  # fmt: skip
     spread = f" from {processes} processes" if processes > 1 else ""
-    if port_file is not None:
-        _write_atomically(Path(port_file), f"{emulator.port}\n")
-    announce(f"serving {what}{spread} on {emulator.host}:{emulator.port}")
     try:
+        if port_file is not None:
+            _write_atomically(Path(port_file), f"{emulator.port}\n")
+        announce(f"serving {what}{spread} on {emulator.host}:{emulator.port}")
         while not stopping.wait(0.5):
             dead = [worker for worker in workers if not worker.is_alive()]
             if dead and not stopping.is_set():
@@ -490,5 +579,10 @@ def _worker(functions, options: dict, parent_pid: int, started) -> None:
 
 def _write_atomically(path: Path, text: str) -> None:
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(text)
-    os.replace(partial, path)
+    try:
+        partial.write_text(text)
+        os.replace(partial, path)
+    except OSError as error:
+        if partial.is_file():
+            partial.unlink()
+        raise output_error(path, error) from None

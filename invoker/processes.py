@@ -4,8 +4,11 @@ With N children the schedule is split call by call (`schedule.split`). Each chil
 the cores (`placement`), connects, and reports ready; the parent then gives all of them one
 start instant t0 (`perf_counter_ns` is CLOCK_MONOTONIC, the same in every process)
 and relays their rows, as orjson messages over a pipe, to one `Reporter` (the results file).
-SIGINT/SIGTERM to the parent is forwarded; every child stops issuing, drains and reports.
-This module imports no pandas, so children start quickly.
+SIGINT, SIGTERM and SIGHUP (`STOP_SIGNALS`; SIGHUP is an ssh session to a worker dropping) to
+the parent are forwarded; every child stops issuing, drains and reports, and a child signalled
+directly does the same. A child that dies (killed, or failing before it is ready) does not stop
+the run: the others go on, every row it sent is kept, and `RunResult.failures` says what it
+left undone. This module imports no pandas, so children start quickly.
 """
 
 import asyncio
@@ -22,9 +25,15 @@ import uvloop
 
 from invoker.dispatch import Dispatcher, Reporter, Target
 from invoker.schedule import Schedule, split
+from loadcore.errors import InputError
 from loadcore.results import ResultRow
 
 START_DELAY_NS = 100_000_000  # from "all processes ready" to t0
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""What stops a replay cleanly: Ctrl-C, `kill`, and an ssh session to the worker dropping."""
+PROCESSES_PER_CPU = 4
+"""--processes allows this many per usable CPU: each process wants a core of its own, and past
+a few per core they only compete for it (and each costs ~35 MB at start)."""
 
 
 @dataclass(frozen=True)
@@ -57,14 +66,24 @@ def placement(cpus: list[int], processes: int) -> list[Placement | None]:
     return [Placement(cpu, spare or frozenset({cpu})) for cpu in cpus[:processes]]
 
 
+def check_processes(processes: int) -> int:
+    """`--processes`, refused beyond `PROCESSES_PER_CPU` per usable CPU of this machine."""
+    most = PROCESSES_PER_CPU * max(len(usable_cpus()) or os.cpu_count() or 1, 1)
+    if not 1 <= processes <= most:
+        raise InputError(f"--processes {processes}: expected 1 to {most} on this machine "
+                         f"({PROCESSES_PER_CPU} per usable CPU; each process wants a core of its own)")
+    return processes
+
+
 @dataclass(frozen=True)
 class RunResult:
     """How the dispatchers' run went: the signal that stopped it, if any, the longest mean
-    event-loop turn of any process (`Dispatcher.loop_turn_us`), and t0 on the wall clock (Unix
-    ns; 0 if the run never started)."""
+    event-loop turn of any process (`Dispatcher.loop_turn_us`), what each child process that
+    died left undone, and t0 on the wall clock (Unix ns; 0 if the run never started)."""
 
     signal: int | None
     loop_turn_us: float
+    failures: tuple[str, ...] = ()
     t0_unix_ns: int = 0
 
 
@@ -84,14 +103,14 @@ def run_here(
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in STOP_SIGNALS:
             loop.add_signal_handler(signum, _stopper(dispatcher, caught, signum))
         if caught:
             dispatcher.stop()
         await dispatcher.run(start)
 
     uvloop.run(main())
-    return RunResult(caught[0] if caught else None, dispatcher.loop_turn_us, dispatcher.t0_unix_ns)
+    return RunResult(caught[0] if caught else None, dispatcher.loop_turn_us, t0_unix_ns=dispatcher.t0_unix_ns)
 
 
 def _stopper(dispatcher: Dispatcher, caught: list, signum: int):
@@ -124,7 +143,7 @@ def _child(schedule: Schedule, target: Target, connection, place: Placement | No
     if place is not None:
         os.sched_setaffinity(0, place.grpc_cpus)
     early: list[int] = []
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in STOP_SIGNALS:
         signal.signal(signum, lambda signum, frame: early.append(signum))
 
     def start() -> int:
@@ -142,8 +161,8 @@ def run_children(schedule: Schedule, target: Target, processes: int, sink: Repor
     """Split the schedule over child processes, relay their rows into `sink`."""
     places = placement(usable_cpus(), processes)
     context = multiprocessing.get_context("spawn")
-    children, connections = [], []
-    for part, place in zip(split(schedule, processes), places):
+    children, connections, parts = [], [], split(schedule, processes)
+    for part, place in zip(parts, places):
         ours, theirs = context.Pipe()
         child = context.Process(target=_child, args=(part, target, theirs, place), daemon=True)
         child.start()
@@ -151,26 +170,58 @@ def run_children(schedule: Schedule, target: Target, processes: int, sink: Repor
         children.append(child)
         connections.append(ours)
     caught: list[int] = []
-    previous = {signum: signal.signal(signum, _forwarder(children, caught)) for signum in (signal.SIGINT, signal.SIGTERM)}
+    previous = {signum: signal.signal(signum, _forwarder(children, caught)) for signum in STOP_SIGNALS}
     try:
-        for connection in connections:
-            connection.recv_bytes()
+        failed = _wait_ready(children, connections)
+        if failed is not None:
+            for child in children:
+                child.kill()  # none has issued a call yet
+            return RunResult(None, 0.0, (failed,))
         t0_ns = time.perf_counter_ns() + START_DELAY_NS
         t0_unix_ns = time.time_ns() + t0_ns - time.perf_counter_ns()
         t0 = orjson.dumps({"t0_ns": t0_ns})
         for connection in connections:
             connection.send_bytes(t0)
-        signals, loop_turn_us = _relay(connections, sink)
+        signals, loop_turn_us, relayed = _relay(connections, sink)
         caught += signals
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         for child in children:
             child.join(timeout=5)
-    failed = [f"pid {child.pid} exit code {child.exitcode}" for child in children if child.exitcode != 0]
-    if failed:
-        raise RuntimeError(f"invoker replay worker process failed ({', '.join(failed)}); its rows so far are written")
-    return RunResult(caught[0] if caught else None, loop_turn_us, t0_unix_ns)
+    failures = tuple(_failure(number, child, len(part), relayed[number - 1])
+                     for number, (child, part) in enumerate(zip(children, parts), 1) if child.exitcode != 0)
+    return RunResult(caught[0] if caught else None, loop_turn_us, failures, t0_unix_ns)
+
+
+def _wait_ready(children: list, connections: list) -> str | None:
+    """Wait until every child is connected and ready; what went wrong if one died first."""
+    waiting = dict(zip(connections, children))
+    while waiting:
+        for connection in wait(list(waiting), timeout=0.5):
+            child = waiting.pop(connection)
+            try:
+                connection.recv_bytes()
+            except (EOFError, OSError):
+                child.join(timeout=5)
+                return (f"invoker replay worker process {children.index(child) + 1} of {len(children)} (pid "
+                        f"{child.pid}) {_ended(child)} before it was ready; no call was sent")
+    return None
+
+
+def _ended(child) -> str:
+    code = child.exitcode
+    if code is not None and code < 0:
+        return f"was killed by {signal.Signals(-code).name}"
+    return f"exited with code {code}"
+
+
+def _failure(number: int, child, scheduled: int, relayed: tuple[int, int]) -> str:
+    """What a child that died mid-run left undone: its rows sent are in the results."""
+    rows, issued = relayed
+    sent = f" (at least {issued - rows:,} of them had been sent)" if issued > rows else ""
+    return (f"invoker replay worker process {number} (pid {child.pid}) {_ended(child)} mid-run: its {rows:,} rows "
+            f"are in the results; {scheduled - rows:,} of its {scheduled:,} calls have no row{sent}")
 
 
 def _forwarder(children: list, caught: list):
@@ -183,11 +234,13 @@ def _forwarder(children: list, caught: list):
     return forward
 
 
-def _relay(connections: list, sink: Reporter) -> tuple[list[int], float]:
-    """Read every child's messages until all have closed their pipe; the signals that stopped
-    them and their longest mean loop turn."""
+def _relay(connections: list, sink: Reporter) -> tuple[list[int], float, list[tuple[int, int]]]:
+    """Read every child's messages until all have closed their pipe (or died); the signals
+    that stopped them, their longest mean loop turn, and per child (rows relayed, calls it
+    last reported issued)."""
     caught, loop_turn_us = [], 0.0
     progress = {id(connection): [0, 0, 0, 0] for connection in connections}
+    rows = {id(connection): 0 for connection in connections}
     open_connections = list(connections)
     while open_connections:
         for connection in wait(open_connections, timeout=0.5):
@@ -198,13 +251,14 @@ def _relay(connections: list, sink: Reporter) -> tuple[list[int], float]:
                 continue
             if "rows" in message:
                 sink.rows([ResultRow._make(row) for row in message["rows"]])
+                rows[id(connection)] += len(message["rows"])
             elif "progress" in message:
                 progress[id(connection)] = message["progress"]
-                unit = min(values[0] for values in progress.values())
+                unit = min(progress[id(c)][0] for c in open_connections)
                 totals = [sum(values[k] for values in progress.values()) for k in (1, 2, 3)]
                 sink.progress(unit, *totals)
             elif "loop_turn_us" in message:
                 loop_turn_us = max(loop_turn_us, message["loop_turn_us"])
                 if message["signal"] is not None:
                     caught.append(message["signal"])
-    return caught, loop_turn_us
+    return caught, loop_turn_us, [(rows[id(c)], progress[id(c)][1]) for c in connections]

@@ -14,9 +14,10 @@ from pathlib import Path
 
 from invoker import grpc_internals
 from invoker.dispatch import SATURATED_TURN_US, Reporter, Target
-from invoker.processes import run_children, run_here
+from invoker.processes import check_processes, run_children, run_here
 from invoker.schedule import Schedule, build_schedule, shard
 from loadcore import histogram
+from loadcore.files import check_distinct, check_output
 from loadcore.loadfile import read_load
 from loadcore.results import PHASE_MEASURE, ResultRow, ResultsWriter
 from loadcore.stats import CallStats
@@ -66,6 +67,8 @@ class ReplayOutcome:
     loop_turn_us: float = 0.0
     t0_unix_us: int | None = None
     warnings: list[str] = field(default_factory=list)
+    worker_failures: tuple[str, ...] = ()
+    """What each `--processes` child that died left undone (`invoker.processes.RunResult`)."""
 
 
 def load_schedule(options: ReplayOptions) -> tuple[Schedule, list[str]]:
@@ -80,6 +83,13 @@ def load_schedule(options: ReplayOptions) -> tuple[Schedule, list[str]]:
                         f"({min(options.warmup, load.units)} warm-up) instead of {units}")
     if options.shard is not None:
         schedule = shard(schedule, *options.shard)
+    runtime_ms = schedule.payload.get("runtime_ms")
+    if runtime_ms is not None:
+        hopeless = runtime_ms >= options.target.timeout * 1000
+        if hopeless.any():
+            warnings.append(f"{int(hopeless.sum()):,} synthetic calls ask for a runtime of --timeout "
+                            f"{options.target.timeout:g} s or more (up to {int(runtime_ms.max()) / 1000:g} s): they can "
+                            f"only end DEADLINE_EXCEEDED; raise --timeout")
     return schedule, warnings
 
 
@@ -87,6 +97,11 @@ def replay(options: ReplayOptions, on_progress: Callable[[ReplayProgress], None]
     """Run a whole replay; rows go to `options.output` as they finish."""
     grpc_internals.check()
     histogram.check()
+    check_processes(options.processes)
+    check_distinct({"LOAD_JSON": options.load, "--output": options.output, "--vswarm-lat": options.vswarm_lat})
+    for path in (options.output, options.vswarm_lat):
+        if path is not None:
+            check_output(path)
     schedule, warnings = load_schedule(options)
     writer = ResultsWriter(options.output, options.vswarm_lat)
     sink = _FileReporter(writer, schedule.units, on_progress)
@@ -106,6 +121,7 @@ def replay(options: ReplayOptions, on_progress: Callable[[ReplayProgress], None]
         loop_turn_us=result.loop_turn_us,
         t0_unix_us=result.t0_unix_ns // 1000 or None,
         warnings=warnings,
+        worker_failures=result.failures,
     )
     lag_p99 = outcome.summary.send_lag_us["p99"]
     if lag_p99 is not None and lag_p99 > BEHIND_US:

@@ -82,14 +82,21 @@ def build_schedule(path: Path, load: Load, granularity: str, warmup: int, units:
     )
 
 
+MAX_SHARDS = 100_000
+"""The most workers `--shard I/N` may name: far more than a cluster has (a shard beyond the
+number of functions is empty), and small enough for the arrays that pick a shard's calls."""
+
+
 def parse_shard(text: str) -> tuple[int, int]:
-    """`I/N` (1 ≤ I ≤ N) from the command line."""
+    """`I/N` (1 ≤ I ≤ N ≤ `MAX_SHARDS`) from the command line."""
     try:
         index, count = (int(part) for part in text.split("/"))
     except ValueError:
         raise InputError(f"--shard {text!r}: expected I/N, e.g. 1/4") from None
     if not 1 <= index <= count:
         raise InputError(f"--shard {text!r}: expected 1 ≤ I ≤ N")
+    if count > MAX_SHARDS:
+        raise InputError(f"--shard {text!r}: expected N ≤ {MAX_SHARDS:,} workers")
     return index, count
 
 

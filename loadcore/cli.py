@@ -1,7 +1,13 @@
-"""What the `loadgen` and `invoker` command-line apps share: how a Typer app is made, and how
-a `OneLineError` from the library (bad input: exit 2) becomes one `Error:` line."""
+"""What the `loadgen` and `invoker` command-line apps share: how a Typer app is made, how a
+`OneLineError` from the library (bad input: exit 2) becomes one `Error:` line, and how SIGTERM
+and SIGHUP stop a command: as an exception, so that what it was writing is cleaned up (a
+half-written `load.json.partial` is removed) before it exits with 128 + the signal. A command
+that handles them itself (`invoker replay`, `invoker emulate`) sets its own handlers over these.
+"""
 
 import functools
+import signal
+import threading
 
 import typer
 
@@ -14,13 +20,38 @@ def one_line_errors(command):
 
     @functools.wraps(command)
     def run(*args, **kwargs):
+        previous = {}
+        if threading.current_thread() is threading.main_thread():
+            previous = {signum: signal.signal(signum, _stop) for signum in STOP_SIGNALS}
         try:
             return command(*args, **kwargs)
         except OneLineError as error:
             typer.echo(f"Error: {error.message}", err=True)
             raise typer.Exit(error.exit_code) from None
+        except Stopped as stop:
+            typer.echo(f"stopped by {signal.Signals(stop.signum).name}", err=True)
+            raise typer.Exit(128 + stop.signum) from None
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
     return run
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+"""Signals that stop a command as Ctrl-C does (SIGINT is Python's KeyboardInterrupt already)."""
+
+
+class Stopped(BaseException):
+    """A stop signal as an exception; a BaseException, so no `except Exception` swallows it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum, frame) -> None:
+    raise Stopped(signum)
 
 
 class App(typer.Typer):

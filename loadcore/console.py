@@ -1,7 +1,14 @@
 """The console side both commands share: progress bars on a terminal (silence in pipes and CI),
-the console for human summaries, and the tables of a run's measured phase."""
+the console for human summaries, and the tables of a run's measured phase.
+
+Text from files and servers (endpoints, statuses, errors, paths) is printed as data: never
+as Rich markup (`[/]` would raise or vanish), and with control characters shown escaped
+(`printable`), so an endpoint holding an ANSI escape cannot recolour, retitle or rewrite the
+terminal, nor a bidirectional override reorder what it shows.
+"""
 
 import os
+import re
 import sys
 
 from rich.console import Console
@@ -36,6 +43,19 @@ class SilentProgress:
 
     def __exit__(self, *exc) -> None:
         pass
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` with control characters (C0, C1, bidirectional overrides) written as escapes."""
+    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), str(text))
+
+
+def print_data(console: Console, text: str, style: str | None = None) -> None:
+    """Print one message that holds data as it is: no markup, no highlighting, controls escaped."""
+    console.print(Text(printable(text), style=style or ""), soft_wrap=True, highlight=False)
 
 
 PIPE_WIDTH = 120
@@ -81,7 +101,7 @@ def render_phase(summary: PhaseSummary, console: Console) -> None:
     counts.add_row("calls issued", f"{summary.calls:,}")
     counts.add_row("OK", f"{summary.ok:,}")
     for status, count in summary.failures.items():
-        counts.add_row(Text(f"failed: {status}"), f"{count:,}", style="red")
+        counts.add_row(Text(f"failed: {printable(status)}"), f"{count:,}", style="red")
     known = summary.cold_calls + summary.warm_calls
     if known:
         unknown = f", {summary.calls - known:,} unknown" if known < summary.calls else ""

@@ -16,22 +16,39 @@ fields of `ResultRow`):
 | `latency_from_schedule_us` | reply time minus `scheduled_us` (free of coordinated omission) |
 | `status` | `OK` or the gRPC status code name (`UNAVAILABLE`, `DEADLINE_EXCEEDED`, ...) |
 | `error` | the error detail, empty when OK |
-| `service_us` | service time the function reported in its reply, empty if none |
-| `instance` | the function instance that served the call, as its reply named it (`invoker emulate`: `<service>-<n>`); empty when unknown |
+| `service_us` | service time the function reported in its reply (a synthetic function's `durationInMicroSec`), empty if none |
+| `memory_usage_kb` | memory a synthetic function reported (`memoryUsageInKb`, KiB); empty for proxies |
+| `instance` | the function instance that served the call, as its reply named it (`invoker emulate`: `<service>-<n>`; invitro's trace function: its pod's name); empty when unknown |
 | `cold` | `true` when the call paid its instance's cold start, `false` when it did not, empty when unknown (vSwarm relays report nothing) |
+| `requested_runtime_ms` | the runtime the call asked a synthetic function for (load.json `runtime_ms`); empty for proxies |
+| `requested_memory_mib` | the memory it asked for (load.json `memory_mib`); empty for proxies |
 
 All times are integers. Failed calls have latencies too (time until the failure was known).
-The columns from `service_us` on come from the reply (`REPLY_COLUMNS`): the protocol that
-sent the call reads them, and the reply's trailing metadata may name the instance and the
-cold start (`invoker.protocols`). Files written before `instance` and `cold` existed are read
-with both empty (`OPTIONAL_COLUMNS`).
+The columns come in three groups: the call as the invoker saw it (`unit` to `error`), what the
+reply said (`REPLY_COLUMNS`: `service_us` to `cold`), and what the call asked for
+(`PAYLOAD_COLUMNS`). The protocol that sent the call reads the reply columns, and the reply's
+trailing metadata may name the instance and the cold start (`invoker.protocols`). The payload
+columns follow `loadcore.loadfile.PAYLOAD_FIELDS`. A synthetic function's reply that says its
+memory could not be allocated (`FAILURE - mem_alloc`) is status `MEM_ALLOC_FAILURE` with the
+reply's text as `error`.
+
+The reader finds every column by its header name, so files written before a column existed
+stay readable, with that column empty: every file has the first 12 (`REQUIRED_COLUMNS`, the
+original format); a file from before synthetic functions lacks `memory_usage_kb` and the
+`requested_` columns, one from before cold starts lacks `instance` and `cold`.
+The reader holds every row to what a replay can write: integers (no `1e20`, `inf` or `nan`),
+none negative but `lag_us`, and a call due within its unit, `scheduled_us` of unit `u` in
+[u·unit, (u + 1)·unit) for a second or a minute, within `MAX_RUN_US` of t0; anything else is
+an `InputError` naming the line, never a value the statistics would silently clip.
 
 `ResultsWriter` streams rows so that the file on disk is a readable CSV at every moment.
 `ResultsChunks` reads a file back in blocks of complete records, each a validated DataFrame,
 in bounded memory. Records may be quoted and span lines (gRPC error details). Problems raise
 `InputError` naming the file, the line (1 = header) and the column. The one tolerated defect
-is an unterminated last record, which an interrupted run can leave: it is left out and
-reported through `ResultsChunks.partial_last_line`.
+is an unterminated last line, which an interrupted run or a copy taken while it ran can leave:
+it is left out and reported through `ResultsChunks.partial_last_line`. An unterminated record
+that spans lines is a quote opened by mistake, which would swallow the rest of the file: an
+error naming the line it opens on.
 """
 
 import csv
@@ -46,6 +63,7 @@ import numpy as np
 from loadcore.csvrecords import check_field_counts, unquoted
 from loadcore.errors import InputError
 from loadcore.files import AppendFile, open_input
+from loadcore.units import UNIT_US
 
 if TYPE_CHECKING:  # the reader's tables; the invoker's processes only write rows and import no pandas
     import pandas as pd
@@ -66,20 +84,30 @@ class ResultRow(NamedTuple):
     status: str
     error: str
     service_us: int | str
+    memory_usage_kb: int | str
     instance: str
     cold: str
+    requested_runtime_ms: int | str
+    requested_memory_mib: int | str
 
 
 COLUMNS = ResultRow._fields
-REPLY_COLUMNS = ("service_us", "instance", "cold")
+REQUIRED_COLUMNS = COLUMNS[:12]
+REPLY_COLUMNS = ("service_us", "memory_usage_kb", "instance", "cold")
+PAYLOAD_COLUMNS = ("requested_runtime_ms", "requested_memory_mib")
 NO_VALUE = ""
-"""What a reply column holds when the reply carries no value."""
+"""What a reply or payload column holds when the call has no value for it."""
+NO_PAYLOAD = (NO_VALUE,) * len(PAYLOAD_COLUMNS)
+"""The payload columns of a call that carried none (a proxy's)."""
+STATUS_MEM_ALLOC = "MEM_ALLOC_FAILURE"
 COLD_TRUE, COLD_FALSE = "true", "false"
 COLD_VALUES = (COLD_TRUE, COLD_FALSE, NO_VALUE)
-OPTIONAL_COLUMNS = ("instance", "cold")
-"""Columns a results file may lack (written before they existed); read as empty."""
 INTEGER_COLUMNS = ("unit", "scheduled_us", "sent_us", "lag_us", "latency_us", "latency_from_schedule_us")
-OPTIONAL_INTEGER_COLUMNS = ("service_us",)
+OPTIONAL_INTEGER_COLUMNS = ("service_us", "memory_usage_kb", "requested_runtime_ms", "requested_memory_mib")
+SIGNED_COLUMNS = ("lag_us",)
+"""The only integer column that may be negative (a call sent before it was due)."""
+MAX_RUN_US = 14 * 24 * 3600 * 1_000_000
+"""The longest run a results file can describe: the 14 days of the longest Azure trace."""
 TEXT_COLUMNS = ("phase", "endpoint", "invocation_id", "status", "error", "instance", "cold")
 REQUIRED_TEXT = ("phase", "endpoint", "invocation_id", "status")
 
@@ -94,8 +122,9 @@ class ResultsWriter:
     """Streams rows to the results CSV (and optionally the old vSwarm latency file) as they come.
 
     Each batch goes out in one `os.write` of complete lines, so the file on disk is a readable
-    CSV at every moment. If a write fails (a full disk), the file is cut back to its last
-    complete line, writing stops, and `error` / `rows_lost` tell what happened; the run goes on.
+    CSV at every moment. If a write fails (a full disk), that file is cut back to its last
+    complete line and written no more, `error` says so and how much it lacks, and the run goes
+    on; the other file, on a disk that still has room, keeps being written in full.
 
     The vSwarm file (`vswarm_lat`) has one integer per line, the latency in µs of each
     measured-phase call that succeeded, in completion order (the old invoker also wrote
@@ -105,48 +134,44 @@ class ResultsWriter:
     def __init__(self, path: Path, vswarm_lat: Path | None = None) -> None:
         self.path = path
         self.rows_written = 0
-        self.rows_lost = 0
-        self.error: str | None = None
-        self._files = {"results": AppendFile(path, "results")}
-        if vswarm_lat is not None:
-            self._files["vswarm"] = AppendFile(vswarm_lat, "results")
-        self._write("results", ",".join(COLUMNS) + "\n")
+        self._results = AppendFile(path, "row", "rows")
+        self._vswarm = AppendFile(vswarm_lat, "latency", "latencies") if vswarm_lat is not None else None
+        self._results.append(",".join(COLUMNS) + "\n", 0)
+
+    @property
+    def rows_lost(self) -> int:
+        """Rows the results CSV lacks because writing it failed."""
+        return self._results.lost
+
+    @property
+    def error(self) -> str | None:
+        """What failed to be written, per file, or None."""
+        files = (self._results, self._vswarm)
+        return "; ".join(f.problem() for f in files if f is not None and f.failed is not None) or None
 
     def write(self, rows: list[ResultRow]) -> None:
         """Append rows."""
         if not rows:
             return
-        if self.error is not None:
-            self.rows_lost += len(rows)
-            return
         text = io.StringIO()
         csv.writer(text, lineterminator="\n").writerows(rows)
-        if self._write("results", text.getvalue()):
+        if self._results.append(text.getvalue(), len(rows)):
             self.rows_written += len(rows)
-        else:
-            self.rows_lost += len(rows)
-        if "vswarm" in self._files:
+        if self._vswarm is not None:
             latencies = [f"{row.latency_us}\n" for row in rows if row.phase == PHASE_MEASURE and row.status == STATUS_OK]
-            self._write("vswarm", "".join(latencies))
-
-    def _write(self, name: str, text: str) -> bool:
-        file = self._files[name]
-        if file.failed is None and file.append(text.encode()):
-            return True
-        if self.error is None:
-            self.error = f"{file.path}: {file.failed}; the file ends at the last row written in full"
-        return False
+            self._vswarm.append("".join(latencies), len(latencies))
 
     def close(self) -> None:
-        for file in self._files.values():
-            file.close()
+        for file in (self._results, self._vswarm):
+            if file is not None:
+                file.close()
 
 
 class ResultsChunks:
     """Iterate over a results file as validated DataFrames of at most one block each.
 
     Each DataFrame has the integer columns as int64, the optional integer columns
-    (`service_us`) as float64 (NaN when empty) and the text columns as strings. After the iteration, `rows` is the number of
+    (`OPTIONAL_INTEGER_COLUMNS`) as float64 (NaN when empty or absent from the file) and the text columns as strings. After the iteration, `rows` is the number of
     records read and `partial_last_line` the line number of an ignored unterminated last
     record (None when the file ended cleanly).
     """
@@ -158,6 +183,8 @@ class ResultsChunks:
         self.bytes_read = 0
         self.partial_last_line: int | None = None
         self._unterminated = False
+        self._absent: list[str] = []
+        self._carry = b""
 
     def __iter__(self) -> "Iterator[pd.DataFrame]":
         with open_input(self.path) as file:
@@ -170,6 +197,12 @@ class ResultsChunks:
                 self.rows += len(table)
                 line += block.count(b"\n")
             if self._unterminated:
+                spanned = self._carry.count(b"\n")
+                if spanned:
+                    raise InputError(
+                        f"{self.path}: line {line}: a quoted field opens here and is never closed, taking in the "
+                        f"{spanned} lines to the end of the file; expected '\"' only around a whole field"
+                    )
                 self.partial_last_line = line
 
     def _header(self, file) -> list[str]:
@@ -181,12 +214,13 @@ class ResultsChunks:
             header = next(csv.reader([raw.decode("utf-8-sig").rstrip("\r\n")]))
         except UnicodeDecodeError:
             raise InputError(f"{self.path}: line 1: not UTF-8 text, expected a results CSV header") from None
-        missing = [column for column in COLUMNS if column not in header and column not in OPTIONAL_COLUMNS]
+        missing = [column for column in REQUIRED_COLUMNS if column not in header]
         if missing:
             raise InputError(
                 f"{self.path}: line 1: missing column(s) {', '.join(missing)}; expected the invoker's "
                 f"results header {','.join(COLUMNS)}"
             )
+        self._absent = [column for column in COLUMNS if column not in header]
         return header
 
     def _blocks(self, file) -> Iterator[bytes]:
@@ -204,7 +238,7 @@ class ResultsChunks:
                 continue
             carry = buffer[end:]
             yield buffer[:end]
-        self._unterminated = bool(carry)
+        self._unterminated, self._carry = bool(carry), carry
 
     def _parse(self, block: bytes, header: list[str], first_line: int, starts: np.ndarray) -> "pd.DataFrame":
         import pandas as pd
@@ -214,7 +248,7 @@ class ResultsChunks:
                 io.BytesIO(block),
                 header=None,
                 names=header,
-                usecols=[column for column in COLUMNS if column in header],
+                usecols=[column for column in COLUMNS if column not in self._absent],
                 dtype={column: str for column in TEXT_COLUMNS},
                 keep_default_na=False,
                 na_values={column: [""] for column in OPTIONAL_INTEGER_COLUMNS},
@@ -227,13 +261,13 @@ class ResultsChunks:
         def line_of(row: int) -> int:
             return first_line + block[: starts[row]].count(b"\n")
 
-        for column in OPTIONAL_COLUMNS:
-            if column not in table:
-                table[column] = NO_VALUE
+        for column in self._absent:
+            table[column] = np.nan if column in OPTIONAL_INTEGER_COLUMNS else NO_VALUE
         for column in INTEGER_COLUMNS:
             table[column] = _integers(self.path, table[column], column, line_of, allow_missing=False)
         for column in OPTIONAL_INTEGER_COLUMNS:
             table[column] = _integers(self.path, table[column], column, line_of, allow_missing=True)
+        _check_due_within_unit(self.path, table, line_of)
         for column in REQUIRED_TEXT:
             empty = (table[column] == "").to_numpy()
             if empty.any():
@@ -257,19 +291,44 @@ def _last_record_end(buffer: bytes) -> int:
 
 
 def _integers(path: Path, values: "pd.Series", column: str, line_of, allow_missing: bool) -> np.ndarray:
-    """A column as int64 (float64 with NaN for empty cells when `allow_missing`)."""
+    """A column as int64 (float64 with NaN for empty cells when `allow_missing`): integers only,
+    within int64, non-negative unless the column is in `SIGNED_COLUMNS`."""
     import pandas as pd
 
-    if pd.api.types.is_integer_dtype(values):
-        return values.to_numpy(dtype=np.int64)
-    numbers = pd.to_numeric(values, errors="coerce")
-    array = numbers.to_numpy(dtype=np.float64)
-    missing = np.isnan(array)
-    bad = (missing & values.notna().to_numpy()) if allow_missing else missing
-    bad |= ~missing & (array != np.floor(array))
+    if pd.api.types.is_integer_dtype(values) and values.dtype != np.uint64:
+        array = values.to_numpy(dtype=np.int64)
+        bad = array < 0 if column not in SIGNED_COLUMNS else np.zeros(array.size, dtype=bool)
+    else:
+        numbers = pd.to_numeric(values, errors="coerce")
+        array = numbers.to_numpy(dtype=np.float64)
+        missing = np.isnan(array)
+        bad = (missing & values.notna().to_numpy()) if allow_missing else missing
+        with np.errstate(invalid="ignore"):
+            bad |= ~missing & ~((array == np.floor(array)) & (np.abs(array) < 2.0**63))
+            if column not in SIGNED_COLUMNS:
+                bad |= array < 0
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise InputError(
-            f"{path}: line {line_of(row)}, column {column!r}: {values.iloc[row]!r}, expected an integer (µs)"
-        )
-    return array if allow_missing else array.astype(np.int64)
+        value = values.iloc[row]
+        expected = ("an integer" if column in SIGNED_COLUMNS else "a non-negative integer") + (
+            " (µs)" if column.endswith("_us") else "")
+        raise InputError(f"{path}: line {line_of(row)}, column {column!r}: "
+                         f"{value.item() if isinstance(value, np.generic) else value!r}, expected {expected}")
+    return array if allow_missing or array.dtype == np.int64 else array.astype(np.int64)
+
+
+def due_within(table: "pd.DataFrame") -> dict[str, np.ndarray]:
+    """By granularity name, which rows are due within their unit: u·unit ≤ scheduled_us < (u + 1)·unit."""
+    unit, scheduled = table["unit"].to_numpy(), table["scheduled_us"].to_numpy()
+    return {name: (scheduled >= unit * length) & (scheduled - unit * length < length) for name, length in UNIT_US.items()}
+
+
+def _check_due_within_unit(path: Path, table: "pd.DataFrame", line_of) -> None:
+    scheduled = table["scheduled_us"].to_numpy()
+    late = scheduled >= MAX_RUN_US
+    outside = late | ~np.logical_or.reduce(list(due_within(table).values()))
+    if outside.any():
+        row = int(np.flatnonzero(outside)[0])
+        where = (f"more than {MAX_RUN_US // 86_400_000_000} days after t0" if late[row]
+                 else f"not within unit {table['unit'].iloc[row]}, neither in its second nor in its minute")
+        raise InputError(f"{path}: line {line_of(row)}, column 'scheduled_us': {scheduled[row]} is {where}")

@@ -49,29 +49,28 @@ COUNT_COLUMNS = ("ready", "pending", "terminating", "created", "deleted")
 class ScalingWriter:
     """Writes rows as they come, each batch in one write of complete lines, so the file is
     current and readable during a run. A failed write (a full disk) is cut back off the file
-    and stops the writing: `error` says why, `rows_lost` counts the rows not written."""
+    and stops the writing: `error` says why and how many rows the file lacks (`rows_lost`)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.rows_written = 0
-        self.rows_lost = 0
-        self.error: str | None = None
-        self._file = AppendFile(self.path, "scaling rows")
-        self._write(",".join(COLUMNS) + "\n", 0)
+        self._file = AppendFile(self.path)
+        self._file.append(",".join(COLUMNS) + "\n", 0)
+
+    @property
+    def error(self) -> str | None:
+        return self._file.problem()
+
+    @property
+    def rows_lost(self) -> int:
+        return self._file.lost
 
     def write(self, rows: list[ScalingRow]) -> None:
         if rows:
             text = io.StringIO()
             csv.writer(text, lineterminator="\n").writerows(rows)
-            self._write(text.getvalue(), len(rows))
-
-    def _write(self, text: str, count: int) -> None:
-        if self.error is None and self._file.append(text.encode()):
-            self.rows_written += count
-            return
-        if self.error is None:
-            self.error = f"{self.path}: {self._file.failed}; the file ends at the last row written in full"
-        self.rows_lost += count
+            if self._file.append(text.getvalue(), len(rows)):
+                self.rows_written += len(rows)
 
     def close(self) -> None:
         self._file.close()

@@ -19,7 +19,11 @@ and `summary.json` (`Summary`, what `loadgen report` writes), with their writer 
      "functions": [{"endpoint", "service"|null, "proxy"|null, "calls", "errors",
                     "latency_us": <distribution>, "latency_from_schedule_us": <distribution>,
                     "profiled_duration_us"|null, "slowdown_p50"|null, "slowdown_p99"|null,
-                    "cold_calls", "warm_calls"}, ...],
+                    "kind": "proxy"|"synthetic"|null, "cold_calls", "warm_calls"}, ...],
+     "kinds":    [{"kind": "proxy"|"synthetic", "functions", "calls", "ok", "failed",
+                   "failures": {status: calls}, "latency_us": <distribution>,
+                   "latency_from_schedule_us": <distribution>,
+                   "slowdown_p50"|null, "slowdown_p99"|null, "cold_calls", "warm_calls"}, ...],
      "cold_starts": null | {"source": "reported"|"inferred"|"reported and inferred",
                     "reported_calls", "inferred_calls", "cold_calls", "warm_calls", "cold_share"|null,
                     "latency_us": {"cold": <distribution>, "warm": <distribution>},
@@ -36,10 +40,16 @@ holds no call); `max` is exact, the percentiles are HDR-histogram values (0.1 % 
 included); `functions` covers the measured phase only, worst p99 latency from schedule first.
 The slowdown is the latency from schedule divided by the proxy's profiled duration (timed
 inside the relay, so it includes the platform's whole overhead: ingress, activator,
-queue-proxy, cold starts).
+queue-proxy, cold starts). For a synthetic function (invitro's trace-func-go) it is each call's
+latency from schedule divided by the runtime that call asked for, and its percentiles are those
+of these per-call ratios (1 % precision); a synthetic function has no proxy and no profiled
+duration. `kinds` breaks the measured phase down into proxies and synthetic functions (the
+kinds with calls, proxies first); a kind's slowdown percentiles are those of its calls'
+ratios, the proxies' only when the mapping gave their profiled durations.
 
-Cold starts (measured phase): `cold_calls` paid one, `warm_calls` did not, the rest are
-unknown. A call's flag is *reported* when its reply said (the results' `cold` column: `invoker
+Cold starts (measured phase, proxies and synthetic functions alike): `cold_calls` paid one,
+`warm_calls` did not, the rest are unknown; `measured`, each unit, function and kind count
+their own. A call's flag is *reported* when its reply said (the results' `cold` column: `invoker
 emulate`, or a function that sends the trailers), else *inferred* from scaling.csv when the
 report had one and the run's t0 (`cold_likely`: sent while its function had no ready Pod,
 `loadgen.coldstarts`). `cold_starts.functions` lists the functions by Knative Service name,
@@ -47,7 +57,8 @@ most cold calls first, with the scale-from-zero events (those that began in the 
 phase when t0 is known, else all of scaling.csv's) and the most instances (ready + pending)
 that scaling.csv shows; `instances` holds the scaling.csv series of the functions with
 the most cold calls (what the `instances` figure draws), `time_s` from t0 (or from the first
-row when t0 is unknown). Keys added after a summary.json was written read as their defaults.
+row when t0 is unknown). `Summary.read` also reads files written before a key existed
+(`kinds`, `kind`, `cold_starts`, the cold and warm counts): it reads as its default.
 """
 
 import dataclasses
@@ -59,7 +70,7 @@ from pathlib import Path
 import orjson
 
 from loadcore.errors import InputError
-from loadcore.files import read_input
+from loadcore.files import output_folder, read_input, write_output
 from loadcore.histogram import LABELS
 from loadcore.stats import CallStats
 
@@ -170,6 +181,25 @@ class FunctionSummary:
     profiled_duration_us: float | None
     slowdown_p50: float | None
     slowdown_p99: float | None
+    kind: str | None = None
+    cold_calls: int = 0
+    warm_calls: int = 0
+
+
+@dataclass(frozen=True)
+class KindSummary:
+    """The measured calls to one kind of function: proxies or synthetic functions."""
+
+    kind: str
+    functions: int
+    calls: int
+    ok: int
+    failed: int
+    failures: dict[str, int]
+    latency_us: Distribution
+    latency_from_schedule_us: Distribution
+    slowdown_p50: float | None
+    slowdown_p99: float | None
     cold_calls: int = 0
     warm_calls: int = 0
 
@@ -227,16 +257,15 @@ class Summary:
     measured: PhaseSummary
     units: list[UnitSummary]
     functions: list[FunctionSummary]
+    kinds: list[KindSummary] = field(default_factory=list)
     cold_starts: ColdStarts | None = None
 
     def to_json(self) -> dict:
         return _to_json(self)
 
     def write(self, path: Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(orjson.dumps(self.to_json(), option=orjson.OPT_INDENT_2) + b"\n")
-        return path
+        output_folder(Path(path).parent)
+        return write_output(path, orjson.dumps(self.to_json(), option=orjson.OPT_INDENT_2) + b"\n")
 
     @classmethod
     def read(cls, path: Path) -> "Summary":
@@ -263,6 +292,11 @@ def _to_json(value):
     return value
 
 
+def _has_default(field_: dataclasses.Field) -> bool:
+    """True for a field a document written before it existed may lack."""
+    return field_.default is not dataclasses.MISSING or field_.default_factory is not dataclasses.MISSING
+
+
 def _from_json(kind, value):
     """`value` (parsed JSON) as an instance of the annotated type `kind`."""
     if kind is Distribution:
@@ -270,7 +304,7 @@ def _from_json(kind, value):
     if dataclasses.is_dataclass(kind):
         hints = typing.get_type_hints(kind)
         return kind(**{f.name: _from_json(hints[f.name], value[f.name]) for f in dataclasses.fields(kind)
-                       if f.name in value or f.default is dataclasses.MISSING})
+                       if f.name in value or not _has_default(f)})
     origin, arguments = typing.get_origin(kind), typing.get_args(kind)
     if origin is list:
         return [_from_json(arguments[0], item) for item in value]

@@ -10,4 +10,4 @@ deploy -> load (load.json) -> `invoker` (results CSV; observe: scaling.csv, the 
 
 __version__ = "0.1.0"
 __all__ = ["coldstarts", "deploy", "distance", "figures", "generate", "load", "mapping", "merge", "naming", "observe",
-           "pipeline", "plot", "report", "report_figures", "report_tables", "sample", "sample_figure", "traces"]
+           "pipeline", "plot", "report", "report_figures", "report_tables", "sample", "sample_figure", "synthetic", "traces"]

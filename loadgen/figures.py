@@ -3,6 +3,8 @@ way of saving (`FORMATS`), so every figure of the toolkit reads alike."""
 
 from pathlib import Path
 
+from loadcore.files import output_error, output_folder
+
 FORMATS = ("png", "svg", "pdf")
 DPI = 150
 STYLE = {
@@ -35,8 +37,11 @@ def new_figure(width: float = 7.0, height: float = 4.5, rows: int = 1, columns: 
 
 def save(figure, out_dir: Path, name: str, file_format: str) -> Path:
     """Write `<out_dir>/<name>.<format>` and free the figure."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{name}.{file_format}"
-    figure.savefig(path, format=file_format, dpi=DPI)
-    _pyplot().close(figure)
+    path = output_folder(out_dir) / f"{name}.{file_format}"
+    try:
+        figure.savefig(path, format=file_format, dpi=DPI)
+    except OSError as error:
+        raise output_error(path, error) from None
+    finally:
+        _pyplot().close(figure)
     return path

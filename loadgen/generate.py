@@ -14,16 +14,20 @@ import pandas as pd
 
 from loadcore import shipped
 from loadcore.errors import InputError
+from loadcore.files import check_distinct, check_output
 from loadcore.loadfile import LoadStats
 from loadgen import naming
 from loadgen.load import DEFAULT_SEED, TRACE_IAT, scale_calls, scale_counts, write_load, write_trace_calls
-from loadcore.mappingfile import PLANNED, write_mapping
-from loadgen.mapping import MappingSummary, build_mapping, summarise
+from loadcore.mappingfile import KIND_SYNTHETIC, PLANNED, write_mapping
+from loadgen.mapping import Fallback, MappingSummary, build_mapping, summarise
+from loadgen.synthetic import DEFAULT_MAX_RUNTIME_MS, CallSpecs, SyntheticCalls
 from loadcore.profiles import read_profiles
 from loadgen.traces import Trace, TraceChoices, Window
 
-Deploy = Callable[[pd.DataFrame], pd.DataFrame]
-"""Takes the mapping table, returns it with `endpoint` and `status` filled for every row."""
+Deploy = Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]
+"""Takes the mapping table and the trace's function table (the same rows, with every percentile:
+a synthetic function's Service is sized from them), returns the mapping with `endpoint` and
+`status` filled for every row."""
 
 
 def placeholder_deploy(
@@ -33,7 +37,7 @@ def placeholder_deploy(
     `<service>.<namespace>.<domain>`, with `status` (`planned`; `ready` when the local
     emulator serves these hosts)."""
 
-    def deploy(mapping: pd.DataFrame) -> pd.DataFrame:
+    def deploy(mapping: pd.DataFrame, functions: pd.DataFrame) -> pd.DataFrame:
         return mapping.assign(
             endpoint=[naming.placeholder_endpoint(service, namespace, domain) for service in mapping["service"]],
             status=status,
@@ -60,7 +64,8 @@ class GenerateOptions:
     seed: int = DEFAULT_SEED
     unique: bool = False
     percentile: int = 75
-    max_distance: float = 1.0
+    fallback: Fallback = Fallback()
+    max_runtime_ms: int = DEFAULT_MAX_RUNTIME_MS
     strict: bool = False
     trace_choices: TraceChoices = TraceChoices()
     rate_scale: float = 1.0
@@ -84,6 +89,9 @@ class GenerateResult:
 def generate(options: GenerateOptions, deploy: Deploy, on_unit: Callable[[], None] | None = None) -> GenerateResult:
     """Run the generate stage; raises `InputError` for any bad input before writing anything."""
     o = options
+    check_distinct({"--profile": o.profile, "--mapping-out": o.mapping_out, "--output": o.output})
+    check_output(o.mapping_out)
+    check_output(o.output)
     if not o.rate_scale > 0 or o.rate_scale == float("inf"):
         raise InputError(f"--rate-scale {o.rate_scale:g}: expected a positive factor")
     window = Window.of_run(o.start, o.warmup, o.duration)
@@ -95,8 +103,9 @@ def generate(options: GenerateOptions, deploy: Deploy, on_unit: Callable[[], Non
             "trace (azure2021), or another --iat"
         )
     counts = trace.counts_of(window)
+    specs = CallSpecs.from_table(trace.functions, o.max_runtime_ms)
     profiles = read_profiles(o.profile)
-    mapping = deploy(build_mapping(trace, profiles, o.percentile, o.unique))
+    mapping = deploy(build_mapping(trace, profiles, o.percentile, o.unique, o.fallback), trace.functions)
     warnings = [
         f"skipped {missing} functions of {trace.files['invocations'].name} missing from {trace.files[role].name}"
         for role, missing in trace.skipped.items()
@@ -112,19 +121,22 @@ def generate(options: GenerateOptions, deploy: Deploy, on_unit: Callable[[], Non
     scaled = counts if o.rate_scale == 1 else scale_counts(counts, o.rate_scale, o.seed, o.start)
     trace.check_totals(scaled, o.start, f" after --rate-scale {o.rate_scale:g}")
     endpoints = mapping["endpoint"][invocable].tolist()
+    synthetic = SyntheticCalls(specs.select(invocable), (mapping["kind"] == KIND_SYNTHETIC).to_numpy()[invocable])
     if iat == TRACE_IAT:
         unit, offset, function = trace.calls_of(window)
+        duration = trace.durations_of(window)
         if o.rate_scale != 1:
             kept = scale_calls(unit, function, counts, scaled, o.seed, o.start)
-            unit, offset, function = unit[kept], offset[kept], function[kept]
+            unit, offset, function, duration = unit[kept], offset[kept], function[kept], duration[kept]
         endpoint_of = np.cumsum(invocable) - 1
         called = invocable[function]
         load = write_trace_calls(o.output, unit[called], offset[called], endpoint_of[function[called]], endpoints,
-                                 window.length, on_unit)  # fmt: skip
+                                 window.length, on_unit, synthetic, o.seed, o.start, duration[called])  # fmt: skip
     else:
         load = write_load(
             o.output, scaled[invocable], endpoints, trace.unit_us, iat, o.shift, o.seed, first_column=o.start, on_unit=on_unit,
+            synthetic=synthetic,
         )  # fmt: skip
     end = o.start + o.warmup + o.duration - 1
-    return GenerateResult(o, trace, mapping, summarise(mapping, o.max_distance), load, trace.units[o.start],
+    return GenerateResult(o, trace, mapping, summarise(mapping, o.fallback), load, trace.units[o.start],
                           trace.units[end], iat, trace_calls, warnings)  # fmt: skip

@@ -32,6 +32,10 @@ F·c rounded down or up at random, up with probability the fraction (so the expe
 exactly F times the trace's), from streams identified by (seed, trace column) as above; with
 `trace` call times, the kept calls are each of the unit's calls ⌊c'/c⌋ times plus c' mod c of
 them drawn uniformly.
+
+Calls of synthetic functions also carry the runtime and memory they ask for (load.json's
+payload lists), drawn from the trace's percentiles (`loadgen.synthetic`) in call order from
+their own stream per unit, (seed, 4, trace column): the call times do not depend on them.
 """
 
 from collections.abc import Callable, Sequence
@@ -41,6 +45,7 @@ import numpy as np
 
 from loadcore.errors import InputError
 from loadcore.loadfile import LoadStats, LoadWriter
+from loadgen.synthetic import SyntheticCalls
 
 SYNTHETIC_IATS = ("exponential", "uniform", "equidistant")
 TRACE_IAT = "trace"
@@ -49,6 +54,7 @@ DEFAULT_SEED = 42
 _PHASE_STREAM = 0
 _UNIT_STREAM = 1
 _SCALE_STREAM = 2
+_CALL_SPEC_STREAM = 4  # _SCALE_STREAM + 1 is scale_calls'
 
 
 def phases(n_functions: int, seed: int) -> np.ndarray:
@@ -58,8 +64,8 @@ def phases(n_functions: int, seed: int) -> np.ndarray:
 
 class UnitStreams:
     """Independent random streams per unit: unit c reads PCG64 substream c (2^64 draws long)
-    of the stream seeded by (seed, 1).  Repositioning costs microseconds, where seeding a new
-    generator per unit costs 0.1 ms (8 s for a day at second granularity)."""
+    of the stream seeded by (seed, `stream`).  Repositioning costs microseconds, where seeding a
+    new generator per unit costs 0.1 ms (8 s for a day at second granularity)."""
 
     def __init__(self, seed: int, stream: int = _UNIT_STREAM):
         self._start = np.random.PCG64(np.random.SeedSequence([seed, stream])).state
@@ -119,19 +125,22 @@ def write_load(
     seed: int = DEFAULT_SEED,
     first_column: int = 0,
     on_unit: Callable[[], None] | None = None,
+    synthetic: SyntheticCalls | None = None,
 ) -> LoadStats:
     """Write `load.json` for `counts` [functions, units] (trace columns `first_column` ...),
-    calling function i at `endpoints[i]`, one unit at a time."""
+    calling function i at `endpoints[i]`, one unit at a time.  The calls of `synthetic`'s
+    functions carry a runtime and memory drawn for each."""
     if len(endpoints) != counts.shape[0]:
         raise ValueError(f"{len(endpoints)} endpoints for {counts.shape[0]} functions")
     if iat not in SYNTHETIC_IATS:
         raise InputError(f"--iat {iat!r}: expected one of {', '.join(SYNTHETIC_IATS)}")
     phase = phases(counts.shape[0], seed) if shift else None
-    streams = UnitStreams(seed)
+    streams, spec_streams = UnitStreams(seed), UnitStreams(seed, _CALL_SPEC_STREAM)
     with LoadWriter(path, endpoints) as writer:
         for unit in range(counts.shape[1]):
             offsets, functions = unit_calls(counts[:, unit], iat, streams(first_column + unit), unit_us, phase)
-            writer.write_unit(offsets, functions)
+            payload = synthetic.payload(functions, spec_streams(first_column + unit)) if synthetic else None
+            writer.write_unit(offsets, functions, payload)
             if on_unit:
                 on_unit()
     return writer.stats
@@ -145,16 +154,31 @@ def write_trace_calls(
     endpoints: Sequence[str],
     units: int,
     on_unit: Callable[[], None] | None = None,
+    synthetic: SyntheticCalls | None = None,
+    seed: int = DEFAULT_SEED,
+    first_column: int = 0,
+    duration_us: np.ndarray | None = None,
 ) -> LoadStats:
     """Write `load.json` for calls given one by one: their unit in the window, µs offset in
-    it and function (index into `endpoints`), sorted by unit; ties ordered by function."""
+    it and function (index into `endpoints`), sorted by unit; ties ordered by function.  The
+    calls of `synthetic`'s functions carry a runtime (each call's own `duration_us` when
+    given) and a memory drawn from the stream of their unit's trace column (`first_column` +
+    unit)."""
     bits = max(len(endpoints) - 1, 1).bit_length()
     bounds = np.searchsorted(unit, np.arange(units + 1))
+    spec_streams = UnitStreams(seed, _CALL_SPEC_STREAM)
     with LoadWriter(path, endpoints) as writer:
         for k in range(units):
-            keys = (offset_us[bounds[k] : bounds[k + 1]] << bits) | function[bounds[k] : bounds[k + 1]]
-            keys.sort()
-            writer.write_unit(keys >> bits, keys & ((1 << bits) - 1))
+            calls = slice(bounds[k], bounds[k + 1])
+            keys = (offset_us[calls] << bits) | function[calls]
+            order = np.argsort(keys, kind="stable")
+            keys = keys[order]
+            functions = keys & ((1 << bits) - 1)
+            payload = None
+            if synthetic:
+                runtime_ms = None if duration_us is None else np.rint(duration_us[calls][order] / 1000).astype(np.int64)
+                payload = synthetic.payload(functions, spec_streams(first_column + k), runtime_ms)
+            writer.write_unit(keys >> bits, functions, payload)
             if on_unit:
                 on_unit()
     return writer.stats

@@ -13,7 +13,26 @@ are compared as they are (as vSwarm does).  Were Azure's MB 10^6 bytes, the trac
   one proxy when n <= m (an injective mapping), and when n > m the load is balanced, solved
   exactly as an assignment onto each proxy column repeated ceil(n / m) times.
 
-The table it builds is `mapping.csv` (`loadcore.mappingfile`).
+Synthetic functions (`Fallback`): where no proxy fits, a function gets invitro's synthetic
+function instead (`trace-func-go`, which runs for the runtime each call asks, see
+`loadgen.synthetic`); its row then keeps the closest proxy and its distance (why it was not
+used), its Service is named `trace-func-<id>`, and its `kind` is `synthetic`.
+
+- `never`: every function gets its proxy, however far (vSwarm's mapping); `max_distance` only
+  counts the far ones.
+- `fallback` (default): a function gets the synthetic function when its closest proxy is
+  farther than `max_distance` (rule `distance`, default 1.0: e^1 = 2.7x off in memory or
+  duration), or, with rule `invitro` (invitro's mapper, to reproduce it), when that proxy's
+  duration at the mapping percentile is more than 40 % off the trace's.  With `unique`, the
+  functions whose closest proxy passes are assigned, and those whose assigned proxy then
+  fails the rule go synthetic too.
+- `always`: every function gets the synthetic function.
+
+Zero durations: Azure records runs shorter than a millisecond as 0.  For the distance such a
+duration is 0.01 ms as above, so it is far from every proxy (ln 0.01 = -4.6; the shortest
+shipped proxy's p75 is 0.75 ms) and under `fallback` goes synthetic; under the invitro rule it always
+does (nothing is within 40 % of 0).  Its synthetic calls then ask for 1 ms, the least
+trace-func-go runs.
 """
 
 from dataclasses import dataclass
@@ -23,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from loadcore.errors import InputError
-from loadcore.mappingfile import COLUMNS, PLANNED
+from loadcore.mappingfile import COLUMNS, KIND_PROXY, KIND_SYNTHETIC, PLANNED, PROTOCOLS
 from loadcore.profiles import column
 from loadgen import naming
 from loadgen.traces import Trace
@@ -31,6 +50,12 @@ from loadgen.traces import Trace
 PERCENTILES = (50, 75)
 TRACE_ZERO = 0.01
 MAX_UNIQUE_CELLS = 20_000_000
+SYNTHETIC_MODES = ("never", "fallback", "always")
+FALLBACK_RULES = ("distance", "invitro")
+INVITRO_TOLERANCE = 0.4
+SYNTHETIC_FUNCTION = "trace-func"
+"""What synthetic functions' Services are named after (`trace-func-<id>`): invitro tells them
+from proxies by this text in the name."""
 
 
 def distances(trace_memory, trace_duration, proxy_memory, proxy_duration) -> np.ndarray:
@@ -74,7 +99,33 @@ def unique(cost: np.ndarray) -> np.ndarray:
     return chosen
 
 
-def build_mapping(trace: Trace, profiles: pd.DataFrame, percentile: int = 75, one_per_proxy: bool = False) -> pd.DataFrame:
+@dataclass(frozen=True)
+class Fallback:
+    """When a function gets the synthetic function instead of its proxy (see the module doc)."""
+
+    mode: str = "fallback"
+    rule: str = "distance"
+    max_distance: float = 1.0
+
+    def __post_init__(self):
+        for option, value, allowed in (("--synthetic", self.mode, SYNTHETIC_MODES), ("--fallback-rule", self.rule, FALLBACK_RULES)):
+            if value not in allowed:
+                raise InputError(f"{option} {value!r}: expected one of {', '.join(allowed)}")
+        if not self.max_distance >= 0:
+            raise InputError(f"--max-distance {self.max_distance}: expected a non-negative number")
+
+    def misfits(self, trace_duration: np.ndarray, proxy_duration: np.ndarray, distance: np.ndarray) -> np.ndarray:
+        """Which functions this proxy does not fit (True: synthetic), given the proxy's duration and distance."""
+        if self.mode != "fallback":
+            return np.full(distance.shape, self.mode == "always")
+        if self.rule == "invitro":
+            return ~np.isfinite(distance) | (np.abs(proxy_duration - trace_duration) > INVITRO_TOLERANCE * trace_duration)
+        return ~(distance <= self.max_distance)
+
+
+def build_mapping(
+    trace: Trace, profiles: pd.DataFrame, percentile: int = 75, one_per_proxy: bool = False, fallback: Fallback = Fallback()
+) -> pd.DataFrame:
     """The mapping table (`COLUMNS`) for every trace function, endpoints empty, status planned."""
     if percentile not in PERCENTILES:
         raise InputError(f"--percentile {percentile}: expected one of {', '.join(map(str, PERCENTILES))}")
@@ -84,9 +135,19 @@ def build_mapping(trace: Trace, profiles: pd.DataFrame, percentile: int = 75, on
     cost = distances(trace_memory, trace_duration, proxy_memory, proxy_duration)
     if not np.isfinite(cost).any():
         raise InputError(f"profiles: no proxy has a positive memory and duration at p{percentile}")
-    chosen = unique(cost) if one_per_proxy else closest(cost)
+    rows = np.arange(len(cost))
+    chosen = closest(cost)
+    synthetic = fallback.misfits(trace_duration, proxy_duration[chosen], cost[rows, chosen])
+    if one_per_proxy and not synthetic.all():
+        candidates = np.flatnonzero(~synthetic)
+        assigned = unique(cost[candidates])
+        misfit = fallback.misfits(trace_duration[candidates], proxy_duration[assigned], cost[candidates, assigned])
+        synthetic[candidates[misfit]] = True
+        kept = ~misfit
+        chosen[candidates[kept]] = assigned[kept]
     functions = trace.functions
     proxies = profiles.index.to_numpy()[chosen]
+    named_after = np.where(synthetic, SYNTHETIC_FUNCTION, proxies)
     return pd.DataFrame(
         {
             "HashOwner": functions["HashOwner"].to_numpy(),
@@ -98,46 +159,89 @@ def build_mapping(trace: Trace, profiles: pd.DataFrame, percentile: int = 75, on
             "proxy": proxies,
             "proxy_memory_mib": proxy_memory[chosen],
             "proxy_duration_ms": proxy_duration[chosen],
-            "distance": cost[np.arange(len(chosen)), chosen],
+            "distance": cost[rows, chosen],
             "service": [
-                naming.service_name(proxy, owner, app, function)
-                for proxy, owner, app, function in zip(
-                    proxies, *(functions[column].tolist() for column in ("HashOwner", "HashApp", "HashFunction"))
+                naming.service_name(name, owner, app, function)
+                for name, owner, app, function in zip(
+                    named_after, *(functions[column].tolist() for column in ("HashOwner", "HashApp", "HashFunction"))
                 )
             ],
             "endpoint": "",
             "status": PLANNED,
+            "kind": np.where(synthetic, KIND_SYNTHETIC, KIND_PROXY),
+            "protocol": np.where(synthetic, PROTOCOLS[KIND_SYNTHETIC], PROTOCOLS[KIND_PROXY]),
         },
         columns=COLUMNS,
     )
 
 
 @dataclass(frozen=True)
-class MappingSummary:
+class Distances:
+    """How far the functions of one kind are from their (closest, for synthetic ones) proxy."""
+
     functions: int
-    proxies: int
     median: float
     p90: float
     max: float
-    max_distance: float
-    over: int
+
+    @classmethod
+    def of(cls, distance: np.ndarray) -> "Distances | None":
+        if not distance.size:
+            return None
+        return cls(distance.size, float(np.median(distance)), float(np.percentile(distance, 90)), float(distance.max()))
+
+    def figures(self) -> str:
+        return f"median {self.median:.2f}, p90 {self.p90:.2f}, max {self.max:.2f}"
+
+
+@dataclass(frozen=True)
+class MappingSummary:
+    """Counts per kind with their distance figures, for the generate line and summaries."""
+
+    functions: int
+    proxies: int  # distinct proxies that proxy-kind functions use
+    proxy: Distances | None
+    synthetic: Distances | None
+    fallback: Fallback
+    over: int  # proxy-kind functions farther than max_distance (kept)
+    zero_duration: int  # functions whose duration at the mapping percentile is 0
 
     def __str__(self) -> str:
-        return (
-            f"mapped {self.functions} functions to {self.proxies} distinct proxies; distance median "
-            f"{self.median:.2f}, p90 {self.p90:.2f}, max {self.max:.2f}; "
-            f"{self.over} functions over --max-distance {self.max_distance:g} (kept)"
-        )
+        parts = []
+        if self.proxy is not None:
+            parts.append(
+                f"mapped {_functions(self.proxy.functions)} to {self.proxies} distinct prox{'y' if self.proxies == 1 else 'ies'}; "
+                f"distance {self.proxy.figures()}"
+            )
+        if self.over:
+            parts.append(f"{_functions(self.over)} over --max-distance {self.fallback.max_distance:g} (kept)")
+        if self.synthetic is not None:
+            if self.fallback.mode == "always":
+                why = "--synthetic always; closest proxy's"
+            elif self.fallback.rule == "invitro":
+                why = f"closest proxy's duration more than {INVITRO_TOLERANCE:.0%} off; its"
+            else:
+                why = f"closest proxy farther than --max-distance {self.fallback.max_distance:g}:"
+            parts.append(f"{_functions(self.synthetic.functions)} to the synthetic function ({why} distance {self.synthetic.figures()})")
+        if self.zero_duration:
+            parts.append(f"{_functions(self.zero_duration)} with zero duration")
+        return "; ".join(parts)
 
 
-def summarise(mapping: pd.DataFrame, max_distance: float) -> MappingSummary:
+def _functions(count: int) -> str:
+    return f"{count} function{'' if count == 1 else 's'}"
+
+
+def summarise(mapping: pd.DataFrame, fallback: Fallback = Fallback()) -> MappingSummary:
     distance = mapping["distance"].to_numpy(dtype=float)
+    synthetic = (mapping["kind"] == KIND_SYNTHETIC).to_numpy()
+    proxy = ~synthetic
     return MappingSummary(
         functions=len(mapping),
-        proxies=mapping["proxy"].nunique(),
-        median=float(np.median(distance)),
-        p90=float(np.percentile(distance, 90)),
-        max=float(distance.max()),
-        max_distance=max_distance,
-        over=int((distance > max_distance).sum()),
+        proxies=mapping["proxy"][proxy].nunique(),
+        proxy=Distances.of(distance[proxy]),
+        synthetic=Distances.of(distance[synthetic]),
+        fallback=fallback,
+        over=int((distance[proxy] > fallback.max_distance).sum()),
+        zero_duration=int((mapping["trace_duration_ms"] == 0).sum()),
     )

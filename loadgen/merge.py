@@ -1,7 +1,9 @@
 """Merge the results files of every invoker process and worker node, streamed, de-duplicated.
 
 Files are read block by block (`loadcore.results.ResultsChunks`) into mergeable statistics
-(`loadcore.stats`): the measured phase as a whole, per function and per unit. Memory does not
+(`loadcore.stats`): the measured phase as a whole, per function, per unit and per kind (a
+call with a requested runtime went to a synthetic function, any other to a proxy), and the
+measured calls' slowdowns (`Slowdowns`). Memory does not
 grow with the row count, except for de-duplication: rows are de-duplicated by
 `invocation_id` (the first row of an id wins) using a set of 64-bit hashes of the ids, 8 bytes
 per row kept in sorted arrays (80 MB for ten million rows). Two distinct ids share a hash with
@@ -12,6 +14,7 @@ empty and an `infer_cold` is given (`loadgen.coldstarts.ColdInference`), the one
 it; measured calls are also kept apart by flag (`by_cold`: cold / warm latencies).
 """
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +22,42 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from loadcore.results import COLD_FALSE, COLD_TRUE, NO_VALUE, PHASE_MEASURE, STATUS_OK, ResultsChunks
-from loadcore.stats import CallStats, StatsByKey
+from loadcore.errors import InputError
+from loadcore.histogram import LABELS, new_histogram, percentiles, record_values
+from loadcore.mappingfile import KIND_PROXY, KIND_SYNTHETIC
+from loadcore.results import COLD_FALSE, COLD_TRUE, NO_VALUE, PHASE_MEASURE, STATUS_OK, ResultsChunks, due_within
+from loadcore.stats import BREAKDOWN_SIGNIFICANT_FIGURES, SUMMARY_SIGNIFICANT_FIGURES, CallStats, StatsByKey
 from loadcore.units import UNIT_US
+
+SLOWDOWN_SCALE = 1000
+"""Slowdowns are recorded in thousandths (the histograms hold integers)."""
+
+
+class Slowdowns:
+    """Per-call slowdown = latency from schedule ÷ the call's reference duration, by key, as HDR
+    histograms of thousandths. The reference is the runtime a synthetic call asked for, or a
+    proxy's profiled duration (when the mapping gives it)."""
+
+    def __init__(self, significant_figures: int = BREAKDOWN_SIGNIFICANT_FIGURES) -> None:
+        self.significant_figures = significant_figures
+        self.histograms: dict = {}
+
+    def add(self, keys, slowdowns) -> None:
+        keys, slowdowns = np.asarray(keys), np.rint(np.asarray(slowdowns) * SLOWDOWN_SCALE).astype(np.int64)
+        for key in np.unique(keys).tolist():
+            if key not in self.histograms:
+                self.histograms[key] = new_histogram(self.significant_figures)
+            record_values(self.histograms[key], slowdowns[keys == key])
+
+    def percentiles(self, key) -> dict[str, float | None]:
+        """The percentiles (`loadcore.histogram.LABELS`) of a key's slowdowns; None when it has none."""
+        if key not in self.histograms:
+            return dict.fromkeys(LABELS)
+        return {label: None if value is None else value / SLOWDOWN_SCALE
+                for label, value in percentiles(self.histograms[key]).items()}
+
+    def __contains__(self, key) -> bool:
+        return key in self.histograms
 
 
 class SeenIds:
@@ -69,9 +105,17 @@ class MergedResults:
     warmup_calls: int = 0
     per_function: StatsByKey = field(default_factory=StatsByKey)
     per_unit: StatsByKey = field(default_factory=StatsByKey)
+    per_kind: StatsByKey = field(default_factory=lambda: StatsByKey(SUMMARY_SIGNIFICANT_FIGURES))
+    kinds: dict = field(default_factory=dict)
+    """The kind of each endpoint with measured calls."""
+    slowdown_by_kind: Slowdowns = field(default_factory=lambda: Slowdowns(SUMMARY_SIGNIFICANT_FIGURES))
+    slowdown_by_function: Slowdowns = field(default_factory=Slowdowns)
+    """Synthetic functions only: a proxy's slowdown has one reference, its percentiles are the
+    latency's divided by it."""
     last_warmup_unit: int = -1
     files: list[FileRead] = field(default_factory=list)
-    max_offset_us: int = 0
+    due_within: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(UNIT_US, True))
+    """By granularity, whether every row so far was due within its unit of that length."""
     by_cold: StatsByKey = field(default_factory=StatsByKey)
     reported_cold: int = 0
     inferred_cold: int = 0
@@ -79,18 +123,30 @@ class MergedResults:
 
     @property
     def granularity(self) -> str:
-        """`second` when every call was due within the first second of its unit.
+        """`second` when every call was due within its unit as a second, else `minute`.
 
-        A call of unit k is due at k·unit + offset with 0 ≤ offset < unit (`invoker.schedule`).
+        A call of unit k is due at k·unit + offset with 0 ≤ offset < unit (`invoker.schedule`);
+        the reader refuses rows that fit neither, so a minute's fit all the minute rows.
         """
-        return "second" if self.max_offset_us < UNIT_US["second"] else "minute"
+        if self.due_within["second"]:
+            return "second"
+        if not self.due_within["minute"]:
+            raise InputError(f"{', '.join(str(f.path) for f in self.files)}: some rows are timed in seconds, others "
+                             f"in minutes; expected the results of one run")
+        return "minute"
 
 
-def merge_results(paths: list[Path], on_progress: Callable[[int], None] = lambda done: None,
-                  infer_cold: Callable | None = None) -> MergedResults:  # fmt: skip
+def merge_results(
+    paths: list[Path],
+    on_progress: Callable[[int], None] = lambda done: None,
+    profiled_us: Callable[[str], float | None] = lambda endpoint: None,
+    infer_cold: Callable | None = None,
+) -> MergedResults:
     """Stream every results file into one `MergedResults`; `on_progress(bytes read so far)`;
+    `profiled_us(endpoint)` is a proxy's profiled duration (µs), the reference of its slowdown;
     `infer_cold(endpoints, sent_us)`: flags for rows whose reply said nothing."""
     merged = MergedResults()
+    profiled = functools.cache(profiled_us)
     seen = SeenIds()
     done = 0
     for path in paths:
@@ -99,7 +155,7 @@ def merge_results(paths: list[Path], on_progress: Callable[[int], None] = lambda
         for table in chunks:
             fresh = seen.first_seen(table["invocation_id"])
             read.duplicate_rows += int((~fresh).sum())
-            _add(merged, read, table[fresh], infer_cold)
+            _add(merged, read, table[fresh], profiled, infer_cold)
             on_progress(done + chunks.bytes_read)
         done += chunks.bytes_read
         read.rows = chunks.rows
@@ -112,7 +168,7 @@ def _columns(table: pd.DataFrame) -> tuple:
     return table["status"], table["latency_us"], table["latency_from_schedule_us"], table["lag_us"], table["cold"]
 
 
-def _add(merged: MergedResults, read: FileRead, table: pd.DataFrame, infer_cold) -> None:
+def _add(merged: MergedResults, read: FileRead, table: pd.DataFrame, profiled_us, infer_cold) -> None:
     if table.empty:
         return
     is_measured = (table["phase"] == PHASE_MEASURE).to_numpy()
@@ -126,8 +182,8 @@ def _add(merged: MergedResults, read: FileRead, table: pd.DataFrame, infer_cold)
         table = table.assign(cold=cold)
         merged.inferred_cold += int(((cold != NO_VALUE) & unknown & is_measured).sum())
     unit = table["unit"].to_numpy()
-    offset = table["scheduled_us"].to_numpy() - unit * UNIT_US["second"]
-    merged.max_offset_us = max(merged.max_offset_us, int(offset.max()))
+    for name, fits in due_within(table).items():
+        merged.due_within[name] &= bool(fits.all())
     read.units.update(np.unique(unit).tolist())
     if not is_measured.all():
         merged.last_warmup_unit = max(merged.last_warmup_unit, int(unit[~is_measured].max()))
@@ -139,3 +195,25 @@ def _add(merged: MergedResults, read: FileRead, table: pd.DataFrame, infer_cold)
     flagged = measured[measured["cold"].isin((COLD_TRUE, COLD_FALSE)).to_numpy()]
     if not flagged.empty:
         merged.by_cold.add_columns(flagged["cold"], *_columns(flagged))
+    _add_kinds(merged, measured, profiled_us)
+
+
+def _add_kinds(merged: MergedResults, measured: pd.DataFrame, profiled_us) -> None:
+    """The measured calls by kind, and their slowdowns where the reference is known."""
+    if measured.empty:
+        return
+    endpoints = measured["endpoint"].to_numpy()
+    requested_us = measured["requested_runtime_ms"].to_numpy(dtype=np.float64) * 1000
+    synthetic = ~np.isnan(requested_us)
+    kinds = np.where(synthetic, KIND_SYNTHETIC, KIND_PROXY)
+    merged.per_kind.add_columns(kinds, *_columns(measured))
+    merged.kinds.update(zip(endpoints.tolist(), kinds.tolist()))
+    reference = requested_us
+    if not synthetic.all():
+        codes, unique = pd.factorize(endpoints[~synthetic])
+        durations = np.array([profiled_us(endpoint) or np.nan for endpoint in unique], dtype=np.float64)
+        reference[~synthetic] = durations[codes]
+    usable = reference > 0
+    slowdown = measured["latency_from_schedule_us"].to_numpy()[usable] / reference[usable]
+    merged.slowdown_by_kind.add(kinds[usable], slowdown)
+    merged.slowdown_by_function.add(endpoints[usable & synthetic], slowdown[synthetic[usable]])

@@ -32,8 +32,7 @@ from kubernetes.watch.watch import iter_resp_lines
 from loadcore.errors import InputError
 from loadcore.names import is_dns_label
 from loadcore.scalingfile import ScalingRow, ScalingWriter
-from loadgen.deploy.cluster import KNATIVE_GROUP, KNATIVE_PLURAL, KNATIVE_VERSION, REQUEST_TIMEOUT, RUN_ID, api_errors
-from loadgen.deploy.knative import LABEL_VALUE
+from loadgen.deploy.cluster import KNATIVE_GROUP, KNATIVE_PLURAL, KNATIVE_VERSION, REQUEST_TIMEOUT, RUN_ID, api_errors, check_run_id
 
 SERVICE_LABEL = "serving.knative.dev/service"
 WATCH_SLICE_S = 2
@@ -54,8 +53,8 @@ class Selection:
     def __post_init__(self) -> None:
         if (self.run_id is None) == (not self.services):
             raise InputError("give --run-id (the Pods of one loadgen run) or --service NAME, exactly one of them")
-        if self.run_id is not None and not LABEL_VALUE.fullmatch(self.run_id):
-            raise InputError(f"--run-id {self.run_id!r}: not a label value (letters, digits, '-', '_', '.')")
+        if self.run_id is not None:
+            check_run_id(self.run_id)
         for name in self.services:
             if not is_dns_label(name):
                 raise InputError(f"--service {name!r}: not a Knative Service name (a DNS label)")
@@ -294,7 +293,7 @@ class PodObservation:
         self.writer.close()
         self.outcome.rows_written = self.writer.rows_written
         if self.writer.error:
-            self.outcome.failure = self.outcome.failure or f"{self.writer.error} ({self.writer.rows_lost} rows)"
+            self.outcome.failure = self.outcome.failure or self.writer.error
         return self.outcome
 
     def _follow_or_note(self, stop: threading.Event) -> None:

@@ -16,10 +16,13 @@ from pathlib import Path
 
 from invoker.dispatch import Target
 from invoker.emulator_process import emulator_process
+from invoker.processes import check_processes
 from invoker.replay import ReplayOptions, ReplayOutcome, ReplayProgress, replay
 from loadcore import shipped
 from loadcore.console import SilentProgress
 from loadcore.errors import InputError
+from loadcore.files import output_folder
+from loadcore.profiles import read_config
 from loadgen import naming
 from loadgen.deploy.step import SERVING_TARGETS, choose_deploy, deploy_failures
 from loadgen.generate import GenerateOptions, GenerateResult, generate
@@ -27,6 +30,7 @@ from loadgen.observe import ObserveOutcome
 from loadgen.report import ReportResult, report
 
 LOCAL = "local"
+DEFAULT_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -43,9 +47,12 @@ class ExperimentOptions:
     context: str | None = None
     yaml_dir: Path | None = None
     ready_timeout: float | None = None
+    synthetic_image: str | None = None
     ingress: str | None = None
     port: int = 80
-    timeout: float = 30.0
+    timeout: float | None = None
+    """Per-call deadline (s); None: `DEFAULT_TIMEOUT_S` beyond the longest runtime a synthetic
+    call asks for (`DEFAULT_TIMEOUT_S` alone without synthetic calls)."""
     processes: int = 1
 
 
@@ -102,11 +109,14 @@ def check_options(options: ExperimentOptions) -> Target:
         raise InputError(f"--deploy {options.deploy!r}: expected one of {', '.join(SERVING_TARGETS)}")
     knative_only = {"--ingress": options.ingress is not None, "--port": options.port != 80,
                     "--kubeconfig": options.kubeconfig is not None, "--context": options.context is not None,
-                    "--yaml-dir": options.yaml_dir is not None, "--ready-timeout": options.ready_timeout is not None}
+                    "--yaml-dir": options.yaml_dir is not None, "--ready-timeout": options.ready_timeout is not None,
+                    "--synthetic-image": options.synthetic_image is not None}
     given = [name for name, set_ in knative_only.items() if set_]
     if options.deploy == LOCAL and given:
         raise InputError(f"{', '.join(given)}: only with --deploy knative")
-    return Target.checked(port=options.port, ingress=options.ingress, timeout=options.timeout)
+    check_processes(options.processes)
+    timeout = DEFAULT_TIMEOUT_S if options.timeout is None else options.timeout
+    return Target.checked(port=options.port, ingress=options.ingress, timeout=timeout)
 
 
 def run_experiment(options: ExperimentOptions, events: ExperimentEvents | None = None) -> ExperimentResult:
@@ -114,12 +124,12 @@ def run_experiment(options: ExperimentOptions, events: ExperimentEvents | None =
     events = events or ExperimentEvents()
     target = check_options(options)
     files = ExperimentFiles.under(Path(options.out))
-    Path(options.out).mkdir(parents=True, exist_ok=True)
+    output_folder(options.out)
     chosen = replace(options.generate, output=files.load, mapping_out=files.mapping)
     step = choose_deploy(
-        options.deploy, chosen.profile, options.config, options.namespace, bar=events.bar,
+        options.deploy, chosen.profile, read_config(options.config), options.config, options.namespace, bar=events.bar,
         kubeconfig=options.kubeconfig, context=options.context, yaml_dir=options.yaml_dir,
-        ready_timeout=options.ready_timeout,
+        ready_timeout=options.ready_timeout, synthetic_image=options.synthetic_image,
     )  # fmt: skip
     task = events.bar.add_task("load.json", total=chosen.warmup + chosen.duration)
     generated = generate(chosen, step, on_unit=lambda: events.bar.advance(task))
@@ -127,16 +137,19 @@ def run_experiment(options: ExperimentOptions, events: ExperimentEvents | None =
     result = ExperimentResult(files, generated, step)
     if deploy_failures(step):
         return result
+    if options.timeout is None:
+        target = replace(target, timeout=DEFAULT_TIMEOUT_S + generated.load.payload_max.get("runtime_ms", 0) / 1000)
     replay_options = ReplayOptions(files.load, files.results, chosen.granularity, chosen.warmup, chosen.duration,
                                    target, processes=options.processes)
     if options.deploy == LOCAL:
         with emulator_process(str(files.mapping), "--profile", str(chosen.profile), "--scaling-out", str(files.scaling)) as port:
-            events.replaying(f"the emulator on 127.0.0.1:{port}")
+            events.replaying(f"the emulator on 127.0.0.1:{port} (timeout {target.timeout:g} s)")
             local = replace(target, ingress=f"127.0.0.1:{port}")
             result.replay = replay(replace(replay_options, target=local), events.replay_progress)
     else:
         with _watching_pods(step, files.scaling, result):
-            events.replaying(f"the ingress {target.ingress}" if target.ingress else f"the endpoints' port {target.port}")
+            where = f"the ingress {target.ingress}" if target.ingress else f"the endpoints' port {target.port}"
+            events.replaying(f"{where} (timeout {target.timeout:g} s)")
             result.replay = replay(replay_options, events.replay_progress)
     events.replayed(result.replay, files.results)
     task = events.bar.add_task("reading results", total=files.results.stat().st_size)
@@ -157,7 +170,7 @@ def _watching_pods(step, output: Path, result: ExperimentResult):
     from loadgen.observe import PodObservation, Selection
 
     knative = step.options
-    with connect(knative.kubeconfig, knative.context) as api:
+    with connect(knative.kubeconfig, knative.context, knative.request_timeout) as api:
         observation = PodObservation(api, Selection(knative.namespace, knative.run_id), output)
         try:
             observation.begin()

@@ -18,8 +18,10 @@ import numpy as np
 import pandas as pd
 
 from loadcore import histogram
+from loadcore.errors import InputError
+from loadcore.files import output_folder
 from loadcore.loadfile import read_load
-from loadcore.mappingfile import read_mapping
+from loadcore.mappingfile import KIND_PROXY, KIND_SYNTHETIC, read_mapping
 from loadcore.results import COLD_FALSE, COLD_TRUE, PHASE_MEASURE, PHASE_WARMUP
 from loadcore.scalingfile import read_scaling
 from loadcore.stats import CallStats
@@ -31,6 +33,7 @@ from loadcore.summary import (
     FunctionSummary,
     Inputs,
     InstanceSeries,
+    KindSummary,
     PhaseSummary,
     ScaleFromZero,
     Summary,
@@ -42,6 +45,12 @@ from loadgen.merge import MergedResults, merge_results
 
 INSTANCE_FUNCTIONS = 6
 """Functions whose instances over time the summary and the `instances` figure show."""
+
+
+MAX_UNITS = 100_000
+"""The most units a report covers (a day of seconds; 69 days of minutes): each unit with calls
+holds its own histograms, and one stray row far out would otherwise make a report of
+millions of empty units."""
 
 
 @dataclass(frozen=True)
@@ -83,11 +92,13 @@ def report(
     `scaling` is a scaling.csv of the run; `t0_unix_us` the run's t0 on the wall clock (Unix µs,
     `invoker replay` prints it), which places the calls on scaling.csv's clock."""
     histogram.check()
+    output_folder(output_dir)  # before the merge, which may take minutes
+    rows = MappingRows(read_mapping(mapping)) if mapping else None
     observed = read_scaling(scaling) if scaling is not None else None
     infer = coldstarts.ColdInference(observed, t0_unix_us) if observed is not None and t0_unix_us is not None else None
-    merged = merge_results(results, on_progress, infer)
+    merged = merge_results(results, on_progress, rows.profiled_us if rows else lambda endpoint: None, infer)
     scheduled = Scheduled.from_load(load) if load else None
-    profiles = function_profiles(read_mapping(mapping), merged.per_function.entries) if mapping else None
+    profiles = function_profiles(rows, merged.per_function.entries) if rows else None
     summary = build_summary(
         merged, results=[str(p) for p in results], load=load, mapping=mapping, scheduled=scheduled,
         warmup_units=warmup, measured_units=duration, granularity=granularity, function_profiles=profiles,
@@ -209,6 +220,7 @@ def build_summary(
         ),
         units=_units(merged, calls_per_unit, warmup_units, units),
         functions=_functions(merged, function_profiles),
+        kinds=_kinds(merged),
         cold_starts=cold_starts,
     )
 
@@ -218,46 +230,67 @@ def _text(path: Path | None) -> str | None:
 
 
 def _units(merged: MergedResults, calls_per_unit: np.ndarray | None, warmup_units: int, units: int) -> list[UnitSummary]:
-    nothing = CallStats()
     entries = merged.per_unit.entries
+    last = max(units, max(entries, default=-1) + 1)
+    if last > MAX_UNITS:
+        raise InputError(f"the run covers {last:,} units (the results or --warmup + --duration reach unit {last - 1:,}); "
+                         f"a report covers at most {MAX_UNITS:,}, a day of seconds")
+    empty = Distribution()
     summaries = []
-    for unit in range(max(units, max(entries, default=-1) + 1)):
-        stats = entries.get(unit, nothing)
+    for unit in range(last):
+        stats = entries.get(unit)
         summaries.append(UnitSummary(
             unit=unit,
             phase=PHASE_WARMUP if unit < warmup_units else PHASE_MEASURE,
-            issued=stats.calls,
+            issued=stats.calls if stats else 0,
             scheduled=int(calls_per_unit[unit]) if calls_per_unit is not None and unit < units else None,
-            errors=stats.errors,
-            latency_us=Distribution(stats.percentiles("latency_us")),
-            latency_from_schedule_us=Distribution(stats.percentiles("latency_from_schedule_us")),
-            cold_calls=stats.cold_calls,
+            errors=stats.errors if stats else 0,
+            latency_us=Distribution(stats.percentiles("latency_us")) if stats else empty,
+            latency_from_schedule_us=Distribution(stats.percentiles("latency_from_schedule_us")) if stats else empty,
+            cold_calls=stats.cold_calls if stats else 0,
         ))
     return summaries
 
 
-def function_profiles(mapping: pd.DataFrame, endpoints) -> pd.DataFrame:
-    """Service, proxy and profiled duration (µs, at the mapping percentile) per endpoint.
+class MappingRows:
+    """The mapping.csv row of an endpoint: the row with that `endpoint`, or else the row whose
+    `service` is its first DNS label (so results against an emulator or another domain still
+    match). `mapping` is a `loadcore.mappingfile.read_mapping` table."""
 
-    `mapping` is a `loadcore.mappingfile.read_mapping` table. An endpoint matches a mapping row
-    by its `endpoint`, or else by its first DNS label being the row's `service` (so results
-    against an emulator or another domain still match). Unmatched endpoints are left out.
-    """
-    by_endpoint = mapping[mapping["endpoint"] != ""].set_index("endpoint")
-    by_service = mapping.set_index("service")
-    rows = {}
-    for endpoint in endpoints:
+    def __init__(self, mapping: pd.DataFrame) -> None:
+        deployed = mapping[mapping["endpoint"] != ""]
+        self.shared = set(deployed["endpoint"][deployed["endpoint"].duplicated()])
+        """Endpoints several functions share (`--share-proxies`: one Service per proxy)."""
+        self.by_endpoint = deployed.drop_duplicates("endpoint").set_index("endpoint")
+        self.by_service = mapping.set_index("service", drop=False)
+
+    def __call__(self, endpoint: str) -> pd.Series | None:
+        if endpoint in self.by_endpoint.index:
+            return self.by_endpoint.loc[endpoint]
         service = endpoint.split(".", 1)[0]
-        if endpoint in by_endpoint.index:
-            row = by_endpoint.loc[endpoint]
-            service = row["service"]
-        elif service in by_service.index:
-            row = by_service.loc[service]
-        else:
+        return self.by_service.loc[service] if service in self.by_service.index else None
+
+    def profiled_us(self, endpoint: str) -> float | None:
+        """A proxy's profiled duration (µs, at the mapping percentile); None for a synthetic
+        function (its calls' references are their requested runtimes) or an unknown endpoint."""
+        row = self(endpoint)
+        return None if row is None or row["kind"] != KIND_PROXY else float(row["proxy_duration_ms"]) * 1000
+
+
+def function_profiles(rows: MappingRows, endpoints) -> pd.DataFrame:
+    """Service, proxy and profiled duration (µs, at the mapping percentile) per endpoint, and its
+    kind; a synthetic function has neither proxy nor profiled duration. Unmatched endpoints are
+    left out."""
+    profiles = {}
+    for endpoint in endpoints:
+        row = rows(endpoint)
+        if row is None:
             continue
-        rows[endpoint] = {"service": service, "proxy": row["proxy"],
-                          "profiled_duration_us": float(row["proxy_duration_ms"]) * 1000}
-    return pd.DataFrame.from_dict(rows, orient="index", columns=["service", "proxy", "profiled_duration_us"])
+        proxy = row["kind"] == KIND_PROXY
+        service = endpoint.split(".", 1)[0] if endpoint in rows.shared else row["service"]  # the shared Service's
+        profiles[endpoint] = {"service": service, "proxy": row["proxy"] if proxy else None,
+                              "profiled_duration_us": rows.profiled_us(endpoint), "kind": row["kind"]}
+    return pd.DataFrame.from_dict(profiles, orient="index", columns=["service", "proxy", "profiled_duration_us", "kind"])
 
 
 def _functions(merged: MergedResults, profiles: pd.DataFrame | None) -> list[FunctionSummary]:
@@ -265,25 +298,59 @@ def _functions(merged: MergedResults, profiles: pd.DataFrame | None) -> list[Fun
     for endpoint, stats in merged.per_function.items():
         known = profiles is not None and endpoint in profiles.index
         profile = profiles.loc[endpoint] if known else None
-        duration = float(profile["profiled_duration_us"]) if known else None
+        duration = profile["profiled_duration_us"] if known else None
+        duration = None if duration is None or duration != duration else float(duration)
         from_schedule = Distribution(stats.percentiles("latency_from_schedule_us"))
-        slowdown = duration is not None and duration > 0
+        if endpoint in merged.slowdown_by_function:
+            ratios = merged.slowdown_by_function.percentiles(endpoint)
+            slowdown_p50, slowdown_p99 = ratios["p50"], ratios["p99"]
+        elif duration:
+            slowdown_p50, slowdown_p99 = from_schedule["p50"] / duration, from_schedule["p99"] / duration
+        else:
+            slowdown_p50 = slowdown_p99 = None
+        proxy = profile["proxy"] if known else None
         functions.append(FunctionSummary(
             endpoint=endpoint,
             service=profile["service"] if known else None,
-            proxy=profile["proxy"] if known else None,
+            proxy=proxy if isinstance(proxy, str) else None,
             calls=stats.calls,
             errors=stats.errors,
             latency_us=Distribution(stats.percentiles("latency_us")),
             latency_from_schedule_us=from_schedule,
             profiled_duration_us=duration,
-            slowdown_p50=from_schedule["p50"] / duration if slowdown else None,
-            slowdown_p99=from_schedule["p99"] / duration if slowdown else None,
+            slowdown_p50=slowdown_p50,
+            slowdown_p99=slowdown_p99,
+            kind=merged.kinds.get(endpoint),
             cold_calls=stats.cold_calls,
             warm_calls=stats.warm_calls,
         ))
     functions.sort(key=lambda f: -(f.latency_from_schedule_us["p99"] or 0))
     return functions
+
+
+def _kinds(merged: MergedResults) -> list[KindSummary]:
+    """Proxies, then synthetic functions, each if it had measured calls."""
+    kinds = []
+    for kind in (KIND_PROXY, KIND_SYNTHETIC):
+        if kind not in merged.per_kind:
+            continue
+        stats = merged.per_kind.entry(kind)
+        slowdown = merged.slowdown_by_kind.percentiles(kind)
+        kinds.append(KindSummary(
+            kind=kind,
+            functions=sum(1 for k in merged.kinds.values() if k == kind),
+            calls=stats.calls,
+            ok=stats.ok,
+            failed=stats.errors,
+            failures=stats.failures(),
+            latency_us=Distribution(stats.percentiles("latency_us")),
+            latency_from_schedule_us=Distribution(stats.percentiles("latency_from_schedule_us")),
+            slowdown_p50=slowdown["p50"],
+            slowdown_p99=slowdown["p99"],
+            cold_calls=stats.cold_calls,
+            warm_calls=stats.warm_calls,
+        ))
+    return kinds
 
 
 def _cold_starts(merged: MergedResults, scaling: Path | None, observed: pd.DataFrame | None, t0_unix_us: int | None,

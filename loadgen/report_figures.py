@@ -1,9 +1,10 @@
 """The figures of `loadgen report`, from the merged results and the summary built from them:
 `latency-cdf` (both anchors, log x), `send-lag-cdf`, `latency-per-unit` (p50/p99/p99.9 per
 unit, warm-up shaded), `calls-per-unit` (issued, OK and failed, vs scheduled) and
-`worst-functions-p99` (the `WORST_FUNCTIONS` worst functions); when calls have cold-start
-flags, `latency-cdf-cold-warm` (cold and warm calls apart), and with a scaling.csv,
-`instances` (ready and pending instances over time of the functions with the most cold calls)."""
+`worst-functions-p99` (the `WORST_FUNCTIONS` worst functions); when some calls have a slowdown,
+`slowdown-cdf` (per-call slowdown, one line per kind); when calls have cold-start flags,
+`latency-cdf-cold-warm` (cold and warm calls apart), and with a scaling.csv, `instances` (ready
+and pending instances over time of the functions with the most cold calls)."""
 
 from pathlib import Path
 
@@ -11,13 +12,15 @@ import numpy as np
 
 from matplotlib.ticker import MaxNLocator
 
+from loadcore.console import printable
 from loadcore.histogram import cdf
 from loadcore.results import COLD_FALSE, COLD_TRUE
 from loadcore.summary import FunctionSummary, Summary
 from loadgen import figures
-from loadgen.merge import MergedResults
+from loadgen.merge import SLOWDOWN_SCALE, MergedResults
 
 WORST_FUNCTIONS = 20
+MARKED_UNITS = 500  # per-unit lines get a marker per point up to this many units; beyond, markers only blot
 COLD_SOURCES = {"reported": "reported by the replies", "inferred": "inferred from scaling.csv",
                 "reported and inferred": "reported by the replies or inferred from scaling.csv", "none": "unknown"}
 """How the summary's `cold_starts.source` reads in titles."""
@@ -31,8 +34,9 @@ def function_label(function: FunctionSummary) -> str:
 
 def write_figures(merged: MergedResults, summary: Summary, out_dir: Path, file_format: str) -> list[Path]:
     """The report's figures, named `latency-cdf`, `send-lag-cdf`, `latency-per-unit`,
-    `calls-per-unit` and `worst-functions-p99`, then `latency-cdf-cold-warm` and `instances`
-    when there is something to draw."""
+    `calls-per-unit` and `worst-functions-p99`, then `slowdown-cdf`, `latency-cdf-cold-warm`
+    and `instances` when there is something to draw (`slowdown-cdf`: synthetic calls, or proxies
+    with the mapping)."""
     written = [
         _latency_cdf(merged, out_dir, file_format),
         _send_lag_cdf(merged, out_dir, file_format),
@@ -40,11 +44,25 @@ def write_figures(merged: MergedResults, summary: Summary, out_dir: Path, file_f
         _calls_per_unit(summary, out_dir, file_format),
         _worst_functions(summary, out_dir, file_format),
     ]
+    if merged.slowdown_by_kind.histograms:
+        written.append(_slowdown_cdf(merged, out_dir, file_format))
     if len(merged.by_cold):
         written.append(_cold_warm_cdf(merged, summary, out_dir, file_format))
     if summary.cold_starts is not None and summary.cold_starts.instances:
         written.append(_instances(summary, out_dir, file_format))
     return written
+
+
+def _slowdown_cdf(merged: MergedResults, out_dir: Path, file_format: str) -> Path:
+    figure, axes = figures.new_figure()
+    for kind, histogram in sorted(merged.slowdown_by_kind.histograms.items()):
+        values, fractions = cdf(histogram)
+        axes.step(np.maximum(values, 1) / SLOWDOWN_SCALE, fractions, where="post",
+                  label=f"{kind} ({histogram.total_count:,} calls)")
+    axes.axvline(1, color="grey", linewidth=0.8)
+    _cdf_axes(axes, "slowdown = latency from schedule ÷ requested runtime (synthetic) or profiled duration (proxy), log",
+              "Slowdown CDF by kind, measured phase", quantity="slowdown")
+    return figures.save(figure, out_dir, "slowdown-cdf", file_format)
 
 
 def _latency_cdf(merged: MergedResults, out_dir: Path, file_format: str) -> Path:
@@ -59,11 +77,11 @@ def _latency_cdf(merged: MergedResults, out_dir: Path, file_format: str) -> Path
     return figures.save(figure, out_dir, "latency-cdf", file_format)
 
 
-def _cdf_axes(axes, xlabel: str, title: str) -> None:
-    """Log-x axes of a latency CDF, with its legend."""
+def _cdf_axes(axes, xlabel: str, title: str, quantity: str = "latency") -> None:
+    """Log-x axes of a CDF of calls' `quantity`, with its legend."""
     axes.set_xscale("log")
     axes.set_xlabel(xlabel)
-    axes.set_ylabel("fraction of calls ≤ latency")
+    axes.set_ylabel(f"fraction of calls ≤ {quantity}")
     axes.set_ylim(0, 1.01)
     axes.set_title(title)
     axes.legend(loc="lower right")
@@ -88,7 +106,8 @@ def _latency_per_unit(summary: Summary, out_dir: Path, file_format: str) -> Path
     for name, anchor, style in (("latency_from_schedule_us", "from schedule", "-"), ("latency_us", "from send", "--")):
         for label, color in (("p50", "tab:blue"), ("p99", "tab:orange"), ("p99.9", "tab:red")):
             y = [np.nan if getattr(u, name)[label] is None else getattr(u, name)[label] / 1000 for u in units]
-            axes.plot(x, y, linestyle=style, color=color, marker=".", label=f"{label} {anchor}")
+            axes.plot(x, y, linestyle=style, color=color, marker="." if len(units) <= MARKED_UNITS else None,
+                      label=f"{label} {anchor}")
     _shade_warmup(axes, summary)
     axes.set_yscale("log")
     axes.set_xlabel(f"unit ({summary.inputs.granularity} since start)")
@@ -110,26 +129,29 @@ def _calls_per_unit(summary: Summary, out_dir: Path, file_format: str) -> Path:
     x = np.array([u.unit for u in units])
     issued = np.array([u.issued for u in units])
     errors = np.array([u.errors for u in units])
-    axes.bar(x, issued - errors, color="tab:blue", label="issued, OK")
-    axes.bar(x, errors, bottom=issued - errors, color="tab:red", label="issued, failed")
+    if units:  # one filled step per unit: as bars, but one artist for any number of units
+        edges = np.arange(len(units) + 1) - 0.5
+        axes.stairs(issued - errors, edges, fill=True, color="tab:blue", label="issued, OK")
+        axes.stairs(issued, edges, baseline=issued - errors, fill=True, color="tab:red", label="issued, failed")
     if all(u.scheduled is not None for u in units) and units:
         axes.step(x, [u.scheduled for u in units], where="mid", color="black", label="scheduled")
     _shade_warmup(axes, summary)
     axes.set_xlabel(f"unit ({summary.inputs.granularity} since start)")
     axes.set_ylabel("calls per unit")
     axes.set_title("Issued vs scheduled calls per unit")
-    axes.legend()
+    if units:
+        axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
     return figures.save(figure, out_dir, "calls-per-unit", file_format)
 
 
 def _worst_functions(summary: Summary, out_dir: Path, file_format: str) -> Path:
     worst = [f for f in summary.functions if f.latency_from_schedule_us["p99"] is not None][:WORST_FUNCTIONS]
     figure, axes = figures.new_figure(8, max(3, 0.3 * len(worst) + 1.5))
-    labels = [function_label(f) for f in worst][::-1]
+    labels = [printable(function_label(f)) for f in worst][::-1]
     p99 = [f.latency_from_schedule_us["p99"] / 1000 for f in worst][::-1]
     bars = axes.barh(range(len(worst)), p99, color="tab:orange")
     axes.bar_label(bars, labels=[f"{value:,.1f}" for value in p99], padding=3, fontsize=8)
-    axes.set_yticks(range(len(worst)), labels, fontsize=8)
+    axes.set_yticks(range(len(worst)), labels, fontsize=8, parse_math=False)  # names are data, '$' included
     axes.set_xlim(0, max(p99, default=1) * 1.15)
     axes.set_xlabel("p99 latency from schedule (ms)")
     axes.set_title(f"The {len(worst)} functions with the worst p99 latency, measured phase")
@@ -162,7 +184,8 @@ def _instances(summary: Summary, out_dir: Path, file_format: str) -> Path:
         axes.step(one.time_s, np.add(one.ready, one.pending), where="post", color="tab:grey", linestyle="--",
                   label="ready + pending")  # fmt: skip
         info = calls[one.function]
-        axes.set_title(f"{one.function}: {info.cold_calls:,} cold of {info.calls:,} calls", fontsize=9, loc="left")
+        axes.set_title(f"{printable(one.function)}: {info.cold_calls:,} cold of {info.calls:,} calls", fontsize=9,
+                       loc="left", parse_math=False)  # names are data, '$' included
         axes.set_ylabel("instances")
         axes.set_ylim(bottom=0)
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))

@@ -4,6 +4,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from loadcore.console import printable
+from loadcore.mappingfile import KIND_SYNTHETIC
 from loadcore.summary import Summary
 from loadgen.report_figures import COLD_SOURCES, WORST_FUNCTIONS, function_label
 
@@ -29,7 +31,7 @@ def render_functions(summary: Summary, console: Console, limit: int = WORST_FUNC
     for function in functions[:limit]:
         latency = function.latency_from_schedule_us
         cells = [
-            Text(function_label(function)),
+            Text(printable(function_label(function))),
             f"{function.calls:,}",
             f"{function.errors:,}",
             _ms(latency["p50"]),
@@ -42,9 +44,33 @@ def render_functions(summary: Summary, console: Console, limit: int = WORST_FUNC
 
 
 def _ratio(value) -> str:
-    return "–" if value is None else f"{value:.3g}×"
+    """3 significant digits, without an exponent (a cold 1 ms call's slowdown is over 1,000)."""
+    if value is None:
+        return "–"
+    return f"{value:.3g}×" if value < 1000 else f"{value:,.0f}×"
 
 
+def render_kinds(summary: Summary, console: Console) -> None:
+    """Proxies vs synthetic functions in the measured phase; printed when the run had synthetic
+    functions (a proxy-only run's one row would repeat the measured phase). A `cold` column
+    (cold calls and their share of the calls that said) when some calls said."""
+    if not any(kind.kind == KIND_SYNTHETIC for kind in summary.kinds):
+        return
+    with_cold = any(kind.cold_calls + kind.warm_calls for kind in summary.kinds)
+    table = Table(title="By kind (slowdown: latency from schedule ÷ requested runtime, or ÷ profiled duration)")
+    table.add_column("kind")
+    for name in ("functions", "calls", "errors", "p50 ms", "p99 ms", "slowdown p50", "slowdown p99") + (
+            ("cold",) if with_cold else ()):  # fmt: skip
+        table.add_column(name, justify="right")
+    for kind in summary.kinds:
+        latency = kind.latency_from_schedule_us
+        cells = [kind.kind, f"{kind.functions:,}", f"{kind.calls:,}", f"{kind.failed:,}", _ms(latency["p50"]),
+                 _ms(latency["p99"]), _ratio(kind.slowdown_p50), _ratio(kind.slowdown_p99)]
+        if with_cold:
+            known = kind.cold_calls + kind.warm_calls
+            cells.append(f"{kind.cold_calls:,} ({kind.cold_calls / known:.0%})" if known else "–")
+        table.add_row(*cells, style="red" if kind.failed else None)
+    console.print(table)
 
 
 COLD_FUNCTIONS = 10
@@ -80,7 +106,7 @@ def render_cold_starts(summary: Summary, console: Console, limit: int = COLD_FUN
     for name in ("calls", "cold", "cold share") + (("from zero", "most instances") if with_scaling else ()):
         table.add_column(name, justify="right")
     for function in functions[:limit]:
-        cells = [Text(function.function), f"{function.calls:,}", f"{function.cold_calls:,}",
+        cells = [Text(printable(function.function)), f"{function.calls:,}", f"{function.cold_calls:,}",
                  "–" if function.cold_share is None else f"{function.cold_share:.0%}"]  # fmt: skip
         if with_scaling:
             cells += [_count(function.scale_from_zero), _count(function.max_instances)]

@@ -51,7 +51,7 @@ def write_profile(path, profile=PROFILE):
 
 def write_mapping(path, rows=ROWS):
     table = pd.DataFrame(
-        [(f"owner{i}", "app", f"fn{i}", "http", 30.0, 2.0, proxy, 30.0, 2.0, 0.1, service, endpoint, status)
+        [(f"owner{i}", "app", f"fn{i}", "http", 30.0, 2.0, proxy, 30.0, 2.0, 0.1, service, endpoint, status, "proxy", "sayhello")
          for i, (proxy, service, endpoint, status) in enumerate(rows)],
         columns=mapping_file.COLUMNS,
     )  # fmt: skip
@@ -265,6 +265,8 @@ def busy_port():
         ("neither", "exactly one of them"),
         ("unknown fail endpoint", "--fail-endpoint 'nope': not an endpoint"),
         ("port in use", "cannot listen there"),
+        ("endpoint of two proxies", "line 3, column 'endpoint': 'fast-1.default.example.com' is shared by functions of "
+                                    "different proxies, expected one proxy per endpoint (as --share-proxies makes)"),
     ],
 )
 def test_bad_input_is_a_one_line_error_with_exit_code_2(case, expected, inputs, tmp_path, busy_port):
@@ -295,7 +297,20 @@ def test_bad_input_is_a_one_line_error_with_exit_code_2(case, expected, inputs, 
         args += ["--fail-endpoint", "nope"]
     elif case == "port in use":
         args += ["--port", str(busy_port)]
+    elif case == "endpoint of two proxies":
+        args[0] = str(write_mapping(tmp_path / "m.csv", [("fast", "fast-1", FAST, "ready"), ("slow", "slow-1", FAST, "ready")]))
     result = CliRunner().invoke(app, ["emulate", *args])
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and expected in lines[0], result.output
+
+
+def test_a_share_proxies_mapping_is_served_one_function_per_shared_endpoint(tmp_path, inputs):
+    """--share-proxies gives the functions of a proxy one endpoint; emulate refused every such mapping."""
+    shared = "fast-0123456789.default.example.com"
+    mapping = write_mapping(tmp_path / "mapping.csv", [("fast", "fast-1", shared, "ready"), ("fast", "fast-2", shared, "ready"),
+                                                       ("slow", "slow-1", SLOW, "ready")])
+    functions = emulate.read_functions(mapping, inputs[1])
+    assert {endpoint: f.proxy for endpoint, f in functions.items()} == {shared: "fast", SLOW: "slow"}
+    with emulate.start(functions) as running:
+        assert call(running.port, shared).startswith("fast (pid ")

@@ -133,7 +133,7 @@ def test_the_instance_counts_go_to_scaling_csv(tmp_path):
         (["--warm", "--cold-start-ms", "10"], "--cold-start-ms: only when functions scale (not with --warm)"),
         (["--warm", "--max-scale", "3", "--keep-alive", "5"], "--keep-alive, --max-scale: only when functions scale (not with --warm)"),
         (["--processes", "2", "--scaling-out", "s.csv"], "--scaling-out: only with --processes 1 (each process scales its own instances)"),
-        (["--scaling-out", "/nonexistent/s.csv"], "/nonexistent/s.csv: cannot write scaling rows (No such file or directory)"),
+        (["--scaling-out", "/nonexistent/s.csv"], "/nonexistent/s.csv: cannot write, the folder /nonexistent does not exist"),
     ],
 )
 def test_scaling_options_that_would_do_nothing_are_one_line_errors(args, message, tmp_path):
@@ -146,6 +146,19 @@ def test_scaling_options_that_would_do_nothing_are_one_line_errors(args, message
     result = CliRunner().invoke(app, ["emulate", str(mapping), "--profile", str(profile), *args])
     assert (result.exit_code, result.output) == (2, f"Error: {message}\n")
 
+
+def test_scaling_out_onto_the_mapping_is_refused_before_it_destroys_it(tmp_path):
+    from typer.testing import CliRunner
+
+    from invoker.cli import app
+    from test_emulate import write_mapping, write_profile
+
+    mapping, profile = write_mapping(tmp_path / "mapping.csv"), write_profile(tmp_path / "profile.json")
+    before = mapping.read_bytes()
+    result = CliRunner().invoke(app, ["emulate", str(mapping), "--profile", str(profile), "--scaling-out", str(mapping)])
+    assert (result.exit_code, result.output) == (
+        2, f"Error: --scaling-out {mapping}: the same file as MAPPING {mapping}; expected a file of its own\n")
+    assert mapping.read_bytes() == before
 
 def test_the_invoker_records_each_calls_instance_and_cold_start(tmp_path):
     from typer.testing import CliRunner

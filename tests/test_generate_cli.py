@@ -1,6 +1,10 @@
 """`loadgen generate` through Typer's CliRunner: outputs, printed summary, bad input -> exit 2."""
 
 import json
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 from typer.testing import CliRunner
@@ -23,11 +27,12 @@ def workdir(tmp_path, monkeypatch):
 def test_defaults_use_the_shipped_trace_and_write_both_files(workdir):
     result = runner.invoke(app, ["generate"])
     assert result.exit_code == 0, result.output
-    assert "mapped 250 functions to 81 distinct proxies; distance median 0.36, p90 1.54, max 4.68" in result.output
+    assert "mapping (p75, closest, synthetic fallback): mapped 198 functions to 78 distinct proxies; " in result.output
+    assert "; 52 functions to the synthetic function (closest proxy farther than --max-distance 1: " in result.output
     assert "22 minutes (columns 540-561, 2 warm-up), 53605 invocations" in result.output
     assert "seed 42" in result.output
     mapping = read_mapping(workdir / "mapping.csv")
-    assert (mapping["status"] == "planned").all()
+    assert (mapping["status"] == "planned").all() and (mapping["kind"] == "synthetic").sum() == 52
     assert (mapping["endpoint"] == mapping["service"] + ".default.127.0.0.1.sslip.io").all()
     units = json.loads((workdir / "load.json").read_text())
     expected = read_trace(shipped.trace_dir()).counts[:, :22].sum(axis=0)
@@ -49,7 +54,7 @@ def test_window_options_and_seed_give_byte_identical_output(workdir):
     assert first.exit_code == second.exit_code == 0, first.output
     assert (workdir / "a.json").read_bytes() == (workdir / "b.json").read_bytes()
     assert (workdir / "mapping.csv").read_bytes() == (workdir / "b.csv").read_bytes()
-    assert "columns 640-642, 0 warm-up" in first.output and "mapping (p50, unique)" in first.output
+    assert "columns 640-642, 0 warm-up" in first.output and "mapping (p50, unique, synthetic fallback)" in first.output
     assert read_mapping(workdir / "b.csv")["endpoint"].str.endswith(".ns.example.com").all()
 
 
@@ -98,3 +103,21 @@ def test_invalid_option_values_exit_2(workdir, args):
 def test_missing_profile_exits_2(workdir):
     result = runner.invoke(app, ["generate", "--profile", "nope.json"])
     assert result.exit_code == 2 and "nope.json: file not found" in result.output
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_stop_signal_while_writing_load_json_leaves_no_partial_file(workdir, signum):
+    """SIGTERM during generate left a 763 MB load.json.partial behind."""
+    trace_rows([[20_000] * 60] * 4).write(workdir / "trace")
+    command = [sys.executable, "-c", "from loadgen.cli import main; main()", "generate", "--trace", "trace",
+               "--warmup", "0", "--duration", "60"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    partial = workdir / "load.json.partial"
+    deadline = time.monotonic() + 60
+    while not partial.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signum, stderr
+    assert stderr.endswith(f"stopped by {signal.Signals(signum).name}\n")
+    assert not partial.exists() and not (workdir / "load.json").exists()

@@ -1,4 +1,4 @@
-"""The hand-encoded helloworld protocol agrees with the .proto and its generated code."""
+"""The hand-encoded protocols (helloworld, faas) agree with their .proto and its generated code."""
 
 import ast
 import json
@@ -10,20 +10,25 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from invoker import helloworld_pb2, protocols
-from invoker.protocols import sayhello
+import pytest
+
+from invoker import faas_pb2, helloworld_pb2, protocols
+from invoker.protocols import faas, sayhello
 
 INVOKER = Path(helloworld_pb2.__file__).parent
 
 
-def test_committed_generated_code_matches_the_proto(tmp_path):
-    """Regenerate from helloworld.proto with grpcio-tools: it must embed the committed descriptor."""
+@pytest.mark.parametrize("generated", [helloworld_pb2, faas_pb2], ids=["helloworld", "faas"])
+def test_committed_generated_code_matches_the_proto(tmp_path, generated):
+    """Regenerate from the .proto with grpcio-tools: it must embed the committed descriptor."""
+    proto = INVOKER / generated.DESCRIPTOR.name
     subprocess.run(
-        [sys.executable, "-m", "grpc_tools.protoc", f"-I{INVOKER}", f"--python_out={tmp_path}", str(INVOKER / "helloworld.proto")],
+        [sys.executable, "-m", "grpc_tools.protoc", f"-I{INVOKER}", f"--python_out={tmp_path}", str(proto)],
         check=True,
     )
-    assert embedded_descriptor(tmp_path / "helloworld_pb2.py") == helloworld_pb2.DESCRIPTOR.serialized_pb
-    assert embedded_descriptor(INVOKER / "helloworld_pb2.py") == helloworld_pb2.DESCRIPTOR.serialized_pb
+    module = f"{proto.stem}_pb2.py"
+    assert embedded_descriptor(tmp_path / module) == generated.DESCRIPTOR.serialized_pb
+    assert embedded_descriptor(INVOKER / module) == generated.DESCRIPTOR.serialized_pb
 
 
 def embedded_descriptor(generated: Path) -> bytes:
@@ -34,9 +39,13 @@ def embedded_descriptor(generated: Path) -> bytes:
     raise AssertionError(f"{generated}: no AddSerializedFile call")
 
 
-def test_the_method_path_is_the_services():
-    service = helloworld_pb2.DESCRIPTOR.services_by_name["Greeter"]
-    assert sayhello.SAY_HELLO == f"/{service.full_name}/{service.methods_by_name['SayHello'].name}"
+@pytest.mark.parametrize(
+    "generated, service, method, path",
+    [(helloworld_pb2, "Greeter", "SayHello", sayhello.SAY_HELLO), (faas_pb2, "Executor", "Execute", faas.EXECUTE)],
+)
+def test_the_method_path_is_the_services(generated, service, method, path):
+    descriptor = generated.DESCRIPTOR.services_by_name[service]
+    assert path == f"/{descriptor.full_name}/{descriptor.methods_by_name[method].name}"
 
 
 def test_request_bytes_are_what_protobuf_encodes_and_carry_the_vhive_metadata():
@@ -118,3 +127,45 @@ def test_grpc_internals_are_checked_at_start_up_and_a_missing_one_is_one_line(mo
     assert re.fullmatch(r"Error: grpcio \d+\.\d+\.\d+ lacks Channel\.teleport, which the invoker uses; install the "
                         r"grpcio version pyproject.toml names\n", result.output)
     assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "runtime_ms, memory_mib", [(1, 1), (127, 128), (60_000, 10_240), (2**32 - 1, 2**21), (0, 0), (5, 0), (0, 7)]
+)
+def test_faas_request_bytes_are_what_protobuf_encodes(runtime_ms, memory_mib):
+    invocation_id = protocols.new_invocation_id()
+    raw = faas.encode_request(invocation_id, runtime_ms, memory_mib)
+    expected = faas_pb2.FaasRequest(message=invocation_id, runtimeInMilliSec=runtime_ms, memoryInMebiBytes=memory_mib)
+    assert raw == expected.SerializeToString()
+    assert faas_pb2.FaasRequest.FromString(raw) == expected
+    assert faas.encode_request("", 3, 4) == faas_pb2.FaasRequest(runtimeInMilliSec=3, memoryInMebiBytes=4).SerializeToString()
+
+
+@pytest.mark.parametrize(
+    "message, duration_us, memory_kb, status, instance",
+    [("OK - trace-func-abc-00001-deployment-7d9f", 1_000_123, 131_072, "OK", "trace-func-abc-00001-deployment-7d9f"),
+     ("", 0, 0, "OK", ""), ("FAILURE - mem_alloc timeout - h", 2**32 - 1, 1, "MEM_ALLOC_FAILURE", ""),
+     ("FAILURE - mem_alloc timeout - trace-func-9-00002-deployment-5c", 70, 1, "MEM_ALLOC_FAILURE",
+      "trace-func-9-00002-deployment-5c")],
+)
+def test_faas_replies_give_status_duration_memory_and_instance(message, duration_us, memory_kb, status, instance):
+    """The instance is the message's text from `trace-func` on (reference §6.2); the reply body
+    never says whether the call was cold (only trailers do)."""
+    raw = faas_pb2.FaasReply(message=message, durationInMicroSec=duration_us, memoryUsageInKb=memory_kb).SerializeToString()
+    error = message if status != "OK" else ""
+    assert faas.Faas().read_reply(raw) == (status, error, (duration_us, memory_kb, instance, ""))
+
+
+def test_faas_reply_reading_skips_unknown_fields_and_rejects_truncated_replies():
+    known = faas_pb2.FaasReply(message="OK - x", durationInMicroSec=300, memoryUsageInKb=2048).SerializeToString()
+    unknown = b"\x20\x96\x01" + known + b"\x2a\x02ab" + b"\x35\x00\x00\x00\x00" + b"\x39" + bytes(8)
+    assert faas.Faas().read_reply(unknown) == ("OK", "", (300, 2048, "", ""))
+    for broken in (known[:-1], known[:3], b"\x10"):
+        with pytest.raises(ValueError, match="FaasReply: "):
+            faas.Faas().read_reply(broken)
+
+
+def test_a_faas_request_carries_the_calls_payload_and_leaves_an_absent_memory_out():
+    build = faas.Faas().request_builder("trace-func-1.default.example.com")
+    assert faas_pb2.FaasRequest.FromString(build("id-1", 0, (12, -1))) == faas_pb2.FaasRequest(message="id-1", runtimeInMilliSec=12)
+    assert build("id-1", 0, (12, 64)) == faas.encode_request("id-1", 12, 64)

@@ -299,9 +299,9 @@ def test_a_full_disk_leaves_a_readable_csv_and_exits_non_zero(emulator, tmp_path
         ("[]", "no units"),
         ('[{"timestamp": [1, 2], "endpoint": ["a"]}]', "unit 0: 'timestamp' has 2 entries but 'endpoint' has 1"),
         ('[{"timestamp": [], "endpoint": []}, {"endpoint": ["a"]}]', "unit 1: field 'timestamp' missing"),
-        ('[{"timestamp": ["soon"], "endpoint": ["a"]}]', "unit 0 field 'timestamp': expected µs offsets, got 'soon'"),
+        ('[{"timestamp": ["soon"], "endpoint": ["a"]}]', "unit 0 field 'timestamp': 'soon', expected µs offsets (numbers)"),
         ('[{"timestamp": [-5], "endpoint": ["a"]}]', "negative offset"),
-        ('[{"timestamp": [1], "endpoint": [""]}]', "unit 0 field 'endpoint': expected non-empty host names"),
+        ('[{"timestamp": [1], "endpoint": [""]}]', "unit 0 field 'endpoint': '', expected a host name"),
         ('[{"timestamp": [1500000], "endpoint": ["a"]}]', "offset 1500000 µs is not within a second"),
     ],
 )
@@ -319,8 +319,19 @@ def test_malformed_load_json_is_a_one_line_error(content, expected, tmp_path):
     [
         (["--shard", "0/2"], "--shard '0/2': expected 1 ≤ I ≤ N"),
         (["--shard", "half"], "--shard 'half': expected I/N, e.g. 1/4"),
-        (["--ingress", "nohost"], "--ingress 'nohost': expected HOST:PORT"),
-        (["--timeout", "0"], "--timeout 0.0: expected a positive number of seconds"),
+        (["--shard", "1/99999999999999999999"], "--shard '1/99999999999999999999': expected N ≤ 100,000 workers"),
+        (["--ingress", "nohost"], "--ingress 'nohost': expected HOST:PORT, a host name or IP address (no scheme) and a port from 1 to 65535"),
+        (["--timeout", "0"], "--timeout 0: expected a number of seconds above 0 and at most 86400"),
+        (["--timeout", "inf"], "--timeout inf: expected a number of seconds above 0 and at most 86400"),
+        (["--timeout", "nan"], "--timeout nan: expected a number of seconds above 0 and at most 86400"),
+        (["--timeout", "1e10"], "--timeout 1e+10: expected a number of seconds above 0 and at most 86400"),
+        (["--port", "70000"], "--port 70000: expected a TCP port from 1 to 65535"),
+        (["--port", "-1"], "--port -1: expected a TCP port from 1 to 65535"),
+        (["--port", "0"], "--port 0: expected a TCP port from 1 to 65535"),
+        *((["--ingress", ingress], f"--ingress {ingress!r}: expected HOST:PORT, a host name or IP address (no scheme) "
+                                   f"and a port from 1 to 65535")
+          for ingress in ("127.0.0.1:", ":50061", "127.0.0.1:abc", "127.0.0.1:99999", "http://127.0.0.1:50061",
+                          "127.0.0.1:0", "a b:1")),
     ],
 )
 def test_bad_options_are_one_line_errors(option, expected, tmp_path):

@@ -37,6 +37,7 @@ def results_rows(n: int, units: int = 6, warmup: int = 2, seed: int = 0) -> list
         rows.append((
             unit, "warmup" if unit < warmup else "measure", endpoint, str(uuid.UUID(int=int(rng.integers(2**62)))),
             scheduled, scheduled + lag, lag, latency, latency + lag, status, error, latency // 2 if status == "OK" else "",
+            "", "", "", "", "",
         ))
     rows.sort(key=lambda row: row[5] + row[7])
     return rows
@@ -120,7 +121,8 @@ def test_cli_writes_summary_and_figures_with_load_and_mapping(tmp_path):
     write_mapping(pd.DataFrame([
         {"HashOwner": "o", "HashApp": "a", "HashFunction": f"f{i}", "Trigger": "http", "trace_memory_mb": 100,
          "trace_duration_ms": 10, "proxy": f"proxy-{i}", "proxy_memory_mib": 90, "proxy_duration_ms": 2.5,
-         "distance": 0.1, "service": endpoint.split(".")[0], "endpoint": endpoint, "status": "ready"}
+         "distance": 0.1, "service": endpoint.split(".")[0], "endpoint": endpoint, "status": "ready",
+         "kind": "proxy", "protocol": "sayhello"}
         for i, endpoint in enumerate(ENDPOINTS)
     ], columns=MAPPING_COLUMNS), mapping)
     out = tmp_path / "out"
@@ -169,8 +171,8 @@ def test_partial_last_line_is_tolerated_and_reported(tmp_path):
     "damage, message",
     [
         (lambda line: line.replace(b",measure,", b",measured,", 1), "column 'phase': 'measured', expected warmup or measure"),
-        (lambda line: line.replace(b",OK,", b",OK,,", 1), "13 fields, expected 12 like the header"),
-        (lambda line: line.split(b",", 1)[1], "11 fields, expected 12 like the header"),
+        (lambda line: line.replace(b",OK,", b",OK,,", 1), f"{len(COLUMNS) + 1} fields, expected {len(COLUMNS)} like the header"),
+        (lambda line: line.split(b",", 1)[1], f"{len(COLUMNS) - 1} fields, expected {len(COLUMNS)} like the header"),
     ],
 )
 def test_a_bad_row_in_the_middle_names_file_and_line(tmp_path, damage, message):
@@ -195,7 +197,7 @@ def test_a_non_integer_time_names_the_line_after_multiline_errors(tmp_path):
     line = 1 + bad + 1 + sum(r[10].count("\n") for r in rows[:bad])
     result = run(path)
     assert result.exit_code == 2
-    assert f"{path}: line {line}, column 'latency_us': '12.5ms', expected an integer (µs)" in result.output
+    assert f"{path}: line {line}, column 'latency_us': '12.5ms', expected a non-negative integer (µs)" in result.output
 
 
 def test_missing_columns_and_missing_file(tmp_path):
@@ -215,7 +217,8 @@ def test_endpoints_missing_from_the_mapping_and_a_contradicting_warmup_are_repor
     write_mapping(pd.DataFrame([
         {"HashOwner": "o", "HashApp": "a", "HashFunction": "f", "Trigger": "http", "trace_memory_mb": 100,
          "trace_duration_ms": 10, "proxy": "proxy-0", "proxy_memory_mib": 90, "proxy_duration_ms": 2.5,
-         "distance": 0.1, "service": ENDPOINTS[0].split(".")[0], "endpoint": "", "status": "planned"}
+         "distance": 0.1, "service": ENDPOINTS[0].split(".")[0], "endpoint": "", "status": "planned",
+         "kind": "proxy", "protocol": "sayhello"}
     ], columns=MAPPING_COLUMNS), mapping)
     out = tmp_path / "out"
     result = run(results, "--mapping", mapping, "--warmup", "1", "--output-dir", out)
@@ -250,3 +253,124 @@ def test_summary_json_reads_back_into_the_same_typed_summary(tmp_path):
     (tmp_path / "other.json").write_text('{"inputs": {}}')
     with pytest.raises(Exception, match="other.json: not a loadgen summary.json"):
         Summary.read(tmp_path / "other.json")
+
+
+NO_VALUES = ("",) * (len(COLUMNS) - 11)
+"""The reply and payload columns of a call with none (after `error`)."""
+
+
+def one_bad_row(tmp_path, column, value, row=5, rows=None):
+    rows = rows or [r for r in results_rows(200) if r[9] == "OK"]
+    cells = list(rows[row])
+    cells[COLUMNS.index(column)] = value
+    rows[row] = tuple(cells)
+    return write_results(tmp_path / "latency.csv", rows), 2 + row + sum(r[10].count("\n") for r in rows[:row])
+
+
+def test_a_stray_quote_is_an_error_naming_its_line_not_a_file_cut_short(tmp_path):
+    """One stray '"' in row 10 of 100,000 made report drop 99,991 rows with exit 0."""
+    rows = [r for r in results_rows(2000) if r[9] == "OK"]
+    path = tmp_path / "latency.csv"
+    write_results(path, rows)
+    lines = path.read_bytes().split(b"\n")
+    lines[10] = lines[10].replace(b",OK,", b',"OK,', 1)
+    path.write_bytes(b"\n".join(lines))
+    result = run(path, "--output-dir", tmp_path)
+    assert result.exit_code == 2
+    assert result.output == (f"Error: {path}: line 11: a quoted field opens here and is never closed, taking in the "
+                             f"{len(rows) - 9} lines to the end of the file; expected '\"' only around a whole field\n")
+
+
+@pytest.mark.parametrize("column, value, expected", [
+    ("latency_us", "1e20", "1e+20, expected a non-negative integer (µs)"),
+    ("latency_us", "inf", "inf, expected a non-negative integer (µs)"),
+    ("latency_from_schedule_us", "-inf", "-inf, expected a non-negative integer (µs)"),
+    ("latency_us", "nan", "'nan', expected a non-negative integer (µs)"),
+    ("latency_us", "-5", "-5, expected a non-negative integer (µs)"),
+    ("latency_us", "99999999999999999999", "99999999999999999999, expected a non-negative integer (µs)"),
+    ("lag_us", "1e30", "1e+30, expected an integer (µs)"),
+    ("unit", "-3", "-3, expected a non-negative integer"),
+    ("service_us", "inf", "inf, expected a non-negative integer (µs)"),
+])  # fmt: skip
+def test_absurd_values_are_errors_not_calls_of_0_us(tmp_path, column, value, expected):
+    """1e20, inf and -inf latencies were counted as 0 µs calls."""
+    path, line = one_bad_row(tmp_path, column, value)
+    result = run(path, "--output-dir", tmp_path)
+    assert result.exit_code == 2
+    assert result.output.startswith(f"Error: {path}: line {line}, column {column!r}: ")
+    assert result.output.strip().endswith(expected) or "not within unit" in result.output
+
+
+@pytest.mark.parametrize("unit, scheduled, expected", [
+    (0, 2**63 - 1, "9223372036854775807 is more than 14 days after t0"),
+    (3, 2_500_000, "2500000 is not within unit 3, neither in its second nor in its minute"),
+    (10**8, 10**8 * 1_000_000 + 5, "100000000000005 is more than 14 days after t0"),
+])  # fmt: skip
+def test_a_call_due_outside_its_unit_is_an_error(tmp_path, unit, scheduled, expected):
+    """One row with scheduled_us 2^63 - 1 or unit -3 flipped the inferred granularity (rates 60x off);
+    one with unit 10^8 made a report of 10^8 units (6 GB in 26 s)."""
+    rows = [r for r in results_rows(200) if r[9] == "OK"]
+    rows[5] = (unit, "measure", *rows[5][2:4], scheduled, scheduled, 0, *rows[5][7:])
+    path = write_results(tmp_path / "latency.csv", rows)
+    result = run(path, "--output-dir", tmp_path)
+    assert result.exit_code == 2
+    assert result.output == f"Error: {path}: line 7, column 'scheduled_us': {expected}\n"
+
+
+def test_one_row_timed_in_minutes_among_seconds_does_not_flip_the_granularity(tmp_path):
+    rows = [r for r in results_rows(200) if r[9] == "OK" and r[0] > 0]
+    rows.append((0, "warmup", ENDPOINTS[0], str(uuid.uuid4()), 30_000_000, 30_000_005, 5, 100, 105, "OK", "", *NO_VALUES))
+    path = write_results(tmp_path / "latency.csv", rows)
+    result = run(path, "--output-dir", tmp_path)
+    assert result.exit_code == 2
+    assert result.output == f"Error: {path}: some rows are timed in seconds, others in minutes; expected the results of one run\n"
+
+
+def test_a_report_of_more_units_than_it_can_hold_is_refused_quickly(tmp_path):
+    rows = [r for r in results_rows(50) if r[9] == "OK"]
+    far = 200_000
+    rows.append((far, "measure", ENDPOINTS[0], str(uuid.uuid4()), far * UNIT_US, far * UNIT_US + 5, 5, 100, 105, "OK", "",
+                 *NO_VALUES))
+    result = run(write_results(tmp_path / "latency.csv", rows), "--output-dir", tmp_path)
+    assert result.exit_code == 2
+    assert result.output == ("Error: the run covers 200,001 units (the results or --warmup + --duration reach unit "
+                             "200,000); a report covers at most 100,000, a day of seconds\n")
+    result = run(write_results(tmp_path / "ok.csv", rows[:-1]), "--duration", "100000000", "--output-dir", tmp_path)
+    assert result.exit_code == 2 and "a report covers at most 100,000" in result.output
+
+
+def test_mapping_with_shared_proxies_names_each_shared_service(tmp_path):
+    """`report --mapping` on any --share-proxies mapping.csv was a traceback."""
+    shared = [f"proxy-{i // 3}-0123456789.default.127.0.0.1.sslip.io" for i in range(6)]
+    rows = [r[:2] + (shared[ENDPOINTS.index(r[2])],) + r[3:] for r in results_rows(600)]
+    mapping = tmp_path / "mapping.csv"
+    write_mapping(pd.DataFrame([
+        {"HashOwner": "o", "HashApp": "a", "HashFunction": f"f{i}", "Trigger": "http", "trace_memory_mb": 100,
+         "trace_duration_ms": 10, "proxy": f"proxy-{i // 3}", "proxy_memory_mib": 90, "proxy_duration_ms": 2.5 * (1 + i // 3),
+         "distance": 0.1, "service": f"proxy-{i // 3}-f{i}", "endpoint": endpoint, "status": "ready", "kind": "proxy",
+         "protocol": "sayhello"}
+        for i, endpoint in enumerate(shared)
+    ], columns=MAPPING_COLUMNS), mapping)
+    out = tmp_path / "out"
+    result = run(write_results(tmp_path / "latency.csv", rows), "--mapping", mapping, "--output-dir", out)
+    assert result.exit_code == 0, result.output
+    functions = {f["endpoint"]: f for f in json.loads((out / "summary.json").read_text())["functions"]}
+    assert set(functions) == set(shared)
+    assert [(f["service"], f["proxy"], f["profiled_duration_us"]) for f in sorted(functions.values(), key=lambda f: f["proxy"])] == [
+        ("proxy-0-0123456789", "proxy-0", 2500.0), ("proxy-1-0123456789", "proxy-1", 5000.0)]
+
+
+def test_data_is_printed_as_data_escapes_and_markup_included(tmp_path):
+    """Terminal escapes in endpoints were printed raw; Rich markup in statuses, endpoints or
+    paths raised MarkupError or vanished; a '$' in a name broke the worst-functions figure."""
+    hostile = ["\x1b[31mred\x1b[0m.example.com", "a[/].example.com", "c\u202eexe.example.com", r"x$\frac$y.example.com"]
+    rows = [(1, "measure", endpoint, str(uuid.uuid4()), UNIT_US + i, UNIT_US + i + 5, 5, 100, 105,
+             "[bold]X[/]" if i == 1 else "\x1b]0;title\x07" if i == 2 else "OK", "", *NO_VALUES) for i, endpoint in enumerate(hostile)]
+    out = tmp_path / "[/]out"
+    result = run(write_results(tmp_path / "[red]r.csv", rows), "--output-dir", out)
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output and "\u202e" not in result.output and "\x07" not in result.output
+    for shown in (r"\x1b[31mred\x1b[0m", "a[/]", r"c\u202eexe", r"x$\frac$y", "failed: [bold]X[/]", r"failed: \x1b]0;title\x07",
+                  f"wrote {out}/summary.json"):
+        assert shown in result.output
+    assert (out / "worst-functions-p99.png").read_bytes().startswith(MAGIC["png"])

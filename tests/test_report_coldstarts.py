@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from loadcore.results import COLUMNS
+from loadcore.results import COLUMNS, ResultRow
 from loadcore.scalingfile import ScalingRow, ScalingWriter
 from loadcore.summary import Summary
 from loadcore.units import format_unix_us
@@ -22,7 +22,8 @@ FA, FB = "fa.default.example.com", "fb.default.example.com"
 def row(number, endpoint, sent_s, latency_ms, instance="", cold=""):
     sent = round(sent_s * S)
     latency = latency_ms * 1000
-    return (0, "measure", endpoint, f"id-{number}", sent, sent, 0, latency, latency, "OK", "", 10, instance, cold)
+    return ResultRow(0, "measure", endpoint, f"id-{number}", sent, sent, 0, latency, latency, "OK", "", service_us=10,
+                     memory_usage_kb="", instance=instance, cold=cold, requested_runtime_ms="", requested_memory_mib="")
 
 
 def write(path, rows, header=COLUMNS):

@@ -66,3 +66,12 @@ def test_knative_options_are_refused_for_a_local_run(small_trace_workdir):
     result = short_run("--ingress", "127.0.0.1:1")
     assert result.exit_code == 2
     assert "only with --deploy knative" in result.output
+
+
+def test_a_timeout_that_is_no_deadline_is_refused_before_anything_runs(small_trace_workdir):
+    """--timeout nan, inf or 1e10 used to fail every call against a healthy server, exit 0."""
+    for value in ("nan", "inf", "1e10"):
+        result = short_run("--timeout", value)
+        assert result.exit_code == 2
+        assert result.output.startswith(f"Error: --timeout {float(value):g}: expected a number of seconds above 0")
+    assert not (small_trace_workdir / "loadgen-run").exists()

@@ -40,5 +40,6 @@ def test_a_full_disk_stops_writing_and_says_how_many_rows_were_lost(tmp_path):
     writer = ScalingWriter("/dev/full")
     writer.write(ROWS)
     writer.close()
-    assert writer.error == "/dev/full: No space left on device; the file ends at the last row written in full"
+    assert writer.error == ("/dev/full: No space left on device; the file ends at the last row written in full, "
+                            "3 rows could not be written")
     assert writer.rows_written == 0 and writer.rows_lost == 3

@@ -36,8 +36,11 @@ def make_rows(n: int, seed: int = 0, warmup: int = 0) -> list[dict]:
             "status": status,
             "error": "" if status == "OK" else "boom",
             "service_us": "",
+            "memory_usage_kb": "",
             "instance": "",
             "cold": "",
+            "requested_runtime_ms": "",
+            "requested_memory_mib": "",
         })
     assert set(rows[0]) == set(COLUMNS)
     return rows

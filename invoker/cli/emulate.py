@@ -1,4 +1,4 @@
-"""invoker emulate: serve emulated vSwarm proxies on one local port (see `invoker.emulate`)."""
+"""invoker emulate: serve emulated proxies and synthetic functions on one local port (see `invoker.emulate`)."""
 
 from pathlib import Path
 
@@ -8,6 +8,7 @@ from invoker import emulate as emulator
 from invoker.scaling import US_PER_S, Policy
 from loadcore import shipped
 from loadcore.errors import InputError
+from loadcore.files import check_distinct
 
 _DEFAULT = Policy()
 
@@ -35,6 +36,12 @@ def emulate(
     fail_endpoint: list[str] = typer.Option(
         [], "--fail-endpoint", metavar="<host>", help="Every call to this endpoint fails with status UNKNOWN (repeatable)."
     ),
+    busy: bool = typer.Option(
+        False, "--busy", help="Synthetic functions spin on a CPU for their runtime (as trace-func-go) instead of waiting."
+    ),
+    mem_alloc_limit: int = typer.Option(
+        None, min=0, metavar="MIB", help="Synthetic calls asking for more memory reply 'FAILURE - mem_alloc' (as trace-func-go)."
+    ),
     warm: bool = typer.Option(False, "--warm", help="Always warm: one instance per function, no cold starts, no limit."),
     cold_start_ms: int = typer.Option(
         None, min=0, help="Cold-start delay of a new instance [default: by the function's trace memory, as invitro: "
@@ -46,24 +53,27 @@ def emulate(
     max_scale: int = typer.Option(_DEFAULT.max_scale, min=0, help="Most instances per function (0: no limit)."),
     scaling_out: Path = typer.Option(None, help="Write the instance counts over time here (scaling.csv)."),
 ) -> None:
-    """Serve emulated proxy functions over gRPC (helloworld.Greeter/SayHello, plaintext HTTP/2).
+    """Serve emulated functions over gRPC on one port (plaintext HTTP/2): vSwarm proxies
+    (helloworld.Greeter/SayHello) and synthetic functions (invitro's faas.Executor/Execute).
 
-    Functions are told apart by the x-loadgen-endpoint header or the call's :authority, wait a
-    service time drawn from their proxy's duration percentiles, and reply "<proxy> (pid N) | <µs>".
-    They scale like Knative (instances on demand, cold starts, keep-alive); each reply's trailing
-    metadata names its instance and whether the call was cold. Unknown endpoints get NOT_FOUND.
-    Stops cleanly on Ctrl-C or SIGTERM.
+    Functions are told apart by the x-loadgen-endpoint header or the call's :authority. A proxy
+    waits a service time drawn from its proxy's duration percentiles and replies
+    "<proxy> (pid N) | <µs>"; a synthetic function runs for the runtime its call asks for and
+    replies like trace-func-go. Both scale like Knative (instances on demand, cold starts,
+    keep-alive); each reply's trailing metadata names its instance and whether the call was cold.
+    Unknown endpoints get NOT_FOUND. Stops cleanly on Ctrl-C or SIGTERM.
     """
     if sink == (mapping is not None):
         raise InputError("give MAPPING (a mapping.csv to emulate) or --sink (answer every endpoint), exactly one of them")
-    if sink and (error_rate or fail_endpoint):
-        raise InputError("--error-rate and --fail-endpoint need a MAPPING; --sink answers every call at once")
+    if sink and (error_rate or fail_endpoint or busy or mem_alloc_limit is not None):
+        raise InputError("--error-rate, --fail-endpoint, --busy and --mem-alloc-limit need a MAPPING; --sink answers every call at once")
+    check_distinct({"MAPPING": mapping, "--profile": profile, "--port-file": port_file, "--scaling-out": scaling_out})
     functions = None if sink else emulator.read_functions(mapping, profile or shipped.default_profile())
     failing = frozenset(endpoint.lower() for endpoint in fail_endpoint)
     unknown = sorted(failing - set(functions or ()))
     if unknown:
         raise InputError(f"--fail-endpoint {unknown[0]!r}: not an endpoint of {mapping}")
-    faults = emulator.Faults(error_rate, failing)
+    faults = emulator.Faults(error_rate, failing, mem_alloc_limit)
     scaling = _scaling(warm, cold_start_ms, container_concurrency, keep_alive, max_scale, scaling_out, sink, processes)
     try:
         emulator.serve(
@@ -77,6 +87,7 @@ def emulate(
             faults=faults,
             scaling=scaling,
             concurrency=concurrency,
+            busy=busy,
         )
     except RuntimeError as error:
         typer.echo(f"Error: {error}", err=True)

@@ -8,7 +8,7 @@ from rich.progress import TextColumn
 from invoker.dispatch import Target
 from invoker.replay import ReplayOptions, replay as run_replay, stop_message
 from invoker.schedule import parse_shard
-from loadcore.console import progress, render_phase, summary_console
+from loadcore.console import print_data, progress, render_phase, summary_console
 from loadcore.units import Granularity, format_unix_us
 
 
@@ -23,7 +23,7 @@ def replay(
     output: Path = typer.Option(Path("latency.csv"), help="Results CSV, one row per issued call."),
     vswarm_lat: Path = typer.Option(None, help="Also write the old one-latency-per-line µs file (measured, OK calls)."),
     shard: str = typer.Option(None, help="I/N: replay only every N-th function, starting with the I-th (1-based)."),
-    processes: int = typer.Option(1, min=1, help="Local processes to split the calls over (one core each)."),
+    processes: int = typer.Option(1, help="Local processes to split the calls over (one core each; at most 4 per CPU)."),
     connection_per_call: bool = typer.Option(
         False, "--connection-per-call", help="Open a new connection for every call (like the old invoker)."
     ),
@@ -54,14 +54,14 @@ def replay(
     if not quiet:
         render_phase(outcome.summary, console)
         t0 = f" (t0 {format_unix_us(outcome.t0_unix_us)})" if outcome.t0_unix_us else ""
-        console.print(f"{outcome.rows_written:,} rows written to {output}{t0}", soft_wrap=True, markup=False)
+        print_data(console, f"{outcome.rows_written:,} rows written to {output}{t0}")
     for warning in outcome.warnings:
-        console.print(f"warning: {warning}", style="yellow", soft_wrap=True, markup=False)
-    if outcome.write_error:
-        console.print(f"{outcome.write_error}; {outcome.rows_lost:,} rows could not be written", style="red",
-                      soft_wrap=True, markup=False)
+        print_data(console, f"warning: {warning}", style="yellow")
+    for problem in (outcome.write_error, *outcome.worker_failures):
+        if problem:
+            print_data(console, problem, style="red")
     if outcome.signal is not None:
-        console.print(stop_message(outcome), style="red", soft_wrap=True, markup=False)
+        print_data(console, stop_message(outcome), style="red")
         raise typer.Exit(128 + outcome.signal)
-    if outcome.write_error is not None:
+    if outcome.write_error is not None or outcome.worker_failures:
         raise typer.Exit(1)

@@ -19,7 +19,8 @@ that instance's cold start, in two trailing-metadata entries of any protocol's r
 
 The invoker writes them to the results' `instance` and `cold` columns (`with_trailers`), over
 whatever the protocol read from the reply itself; a reply with neither leaves them as the
-protocol read them (vSwarm relays report nothing: both empty).
+protocol read them (vSwarm relays report nothing: both empty; invitro's trace function names
+its instance in its reply's message, `invoker.protocols.faas`, and says nothing of cold starts).
 
 Adding a protocol: its module here (a `Protocol` subclass), its handler in the emulator
 (`invoker.emulate.HANDLERS`), and one line in `PROTOCOLS`.
@@ -100,6 +101,7 @@ class Protocol:
         return channel.unary_unary(self.method, request_serializer=None, response_deserializer=None)
 
 
-from invoker.protocols.sayhello import SayHello  # noqa: E402  (subclasses need the base above)
+from invoker.protocols.faas import Faas  # noqa: E402  (subclasses need the base above)
+from invoker.protocols.sayhello import SayHello  # noqa: E402
 
-PROTOCOLS: dict[str, Protocol] = {SayHello.name: SayHello()}
+PROTOCOLS: dict[str, Protocol] = {SayHello.name: SayHello(), Faas.name: Faas()}

@@ -87,4 +87,4 @@ class SayHello(Protocol):
 
     def read_reply(self, reply: bytes) -> tuple[str, str, tuple]:
         service = service_us(reply)
-        return STATUS_OK, "", (NO_VALUE if service is None else service, NO_VALUE, NO_VALUE)
+        return STATUS_OK, "", (NO_VALUE if service is None else service, NO_VALUE, NO_VALUE, NO_VALUE)

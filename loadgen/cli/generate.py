@@ -16,6 +16,8 @@ from loadgen.deploy.step import choose_deploy
 from loadgen.generate import GenerateOptions, GenerateResult
 from loadgen.generate import generate as run_generate
 from loadgen.load import DEFAULT_SEED
+from loadgen.mapping import Fallback
+from loadgen.synthetic import DEFAULT_MAX_RUNTIME_MS
 
 
 def generate(
@@ -33,7 +35,10 @@ def generate(
     seed: Annotated[int, typer.Option(min=0, help="Random seed; same seed, same load.json.")] = DEFAULT_SEED,
     unique: Annotated[bool, typer.Option(help="Minimise total distance, each proxy used ceil(n/m) times at most.")] = False,
     percentile: Annotated[options.Percentile, typer.Option(help="Memory/duration percentile to match.")] = options.Percentile("75"),
-    max_distance: Annotated[float, typer.Option(min=0, help="Report functions mapped farther than this.")] = 1.0,
+    synthetic: options.SyntheticMode = options.Synthetic("fallback"),
+    fallback_rule: options.FallbackRuleOption = options.FallbackRule("distance"),
+    max_distance: options.MaxDistance = 1.0,
+    max_runtime_ms: options.MaxRuntime = DEFAULT_MAX_RUNTIME_MS,
     strict: Annotated[bool, typer.Option(help="Fail on functions missing from durations or memory.")] = False,
     trace_format: options.Format = None,
     day: options.Day = None,
@@ -52,22 +57,27 @@ def generate(
     ready_timeout: options.ReadyTimeout = None,
     concurrency: Annotated[int, typer.Option(min=1, help="knative: Services applied at once [default: 8].")] = None,
     allow_commands: Annotated[bool, typer.Option(help="knative: run config.json commands other than `kubectl apply -f`.")] = False,
+    allow_outside_yaml_dir: Annotated[bool, typer.Option(help="knative: apply manifests that profile.json or config.json name outside --yaml-dir.")] = False,
+    request_timeout: options.RequestTimeout = None,
     dry_run: Annotated[Path, typer.Option(help="knative: write the rendered manifests to this folder, touch no cluster.")] = None,
     run_id: Annotated[str, typer.Option(help="knative: run id label [default: UTC date-time].")] = None,
+    synthetic_image: options.SyntheticImage = None,
 ) -> None:
     """Map trace functions to proxies and write mapping.csv and load.json."""
     chosen = GenerateOptions(
         trace_dir=trace, profile=profile, output=output, mapping_out=mapping_out, granularity=granularity.value,
         start=start, warmup=warmup, duration=duration, iat=iat.value if iat else None, shift=shift, seed=seed,
-        unique=unique, percentile=int(percentile.value), max_distance=max_distance, strict=strict,
+        unique=unique, percentile=int(percentile.value), fallback=Fallback(synthetic.value, fallback_rule.value, max_distance),
+        max_runtime_ms=max_runtime_ms, strict=strict,
         trace_choices=options.trace_choices(trace_format, day, memory_day, memory_mb), rate_scale=rate_scale,
     )  # fmt: skip
-    read_config(config)
+    commands = read_config(config)  # once: --config may be a pipe
     with progress() as bar:
         step = choose_deploy(
-            deploy.value, profile, config, namespace, domain, share_proxies, bar, kubeconfig=kubeconfig,
+            deploy.value, profile, commands, config, namespace, domain, share_proxies, bar, kubeconfig=kubeconfig,
             context=context, yaml_dir=yaml_dir, min_scale=min_scale, max_scale=max_scale, ready_timeout=ready_timeout,
-            concurrency=concurrency, allow_commands=allow_commands, dry_run=dry_run, run_id=run_id,
+            concurrency=concurrency, allow_commands=allow_commands, allow_outside_yaml_dir=allow_outside_yaml_dir,
+            dry_run=dry_run, run_id=run_id, request_timeout=request_timeout, synthetic_image=synthetic_image,
         )  # fmt: skip
         task = bar.add_task("load.json", total=warmup + duration)
         result = run_generate(chosen, step, on_unit=lambda: bar.advance(task))
@@ -94,10 +104,21 @@ def print_generated(result: GenerateResult, deploy: str) -> None:
             f"rate scale {o.rate_scale:g}: {result.load.invocations:,} calls for the trace's {result.trace_calls:,} "
             f"in the window (seed {o.seed}, stochastic rounding per function and {unit})"
         )
-    typer.echo(f"mapping (p{o.percentile}, {'unique' if o.unique else 'closest'}): {result.summary}")
+    typer.echo(
+        f"mapping (p{o.percentile}, {'unique' if o.unique else 'closest'}, synthetic {o.fallback.mode}): {result.summary}"
+    )
     typer.echo(f"wrote {o.mapping_out} (deploy {deploy})")
     typer.echo(
         f"wrote {o.output}: {result.load.units} {unit}{'s' if result.load.units != 1 else ''} (columns {result.first_column}-{result.last_column}, "
-        f"{o.warmup} warm-up), {result.load.invocations} invocations, busiest {unit} {result.load.busiest_unit}; "
-        f"iat {result.iat}{'' if result.iat == 'trace' else ', shift' if o.shift else ', no shift'}, seed {o.seed}"
+        f"{o.warmup} warm-up), {result.load.invocations} invocations{_synthetic_calls(result)}, busiest {unit} "
+        f"{result.load.busiest_unit}; iat {result.iat}{'' if result.iat == 'trace' else ', shift' if o.shift else ', no shift'}, "
+        f"seed {o.seed}"
     )
+
+
+def _synthetic_calls(result: GenerateResult) -> str:
+    """`(N to synthetic functions, runtime up to X ms)` when load.json has any."""
+    calls = result.load.payload_calls.get("runtime_ms")
+    if not calls:
+        return ""
+    return f" ({calls} to synthetic functions, runtime up to {result.load.payload_max['runtime_ms']:,} ms)"

@@ -11,7 +11,7 @@ from loadcore.units import Granularity
 from loadgen.deploy.step import SERVING_TARGETS, TARGETS
 from loadgen.figures import FORMATS
 from loadgen.load import IAT_MODES
-from loadgen.mapping import PERCENTILES
+from loadgen.mapping import FALLBACK_RULES, PERCENTILES, SYNTHETIC_MODES
 from loadgen.traces import FORMATS as TRACE_FORMATS
 from loadgen.traces import TraceChoices
 from loadgen.traces.folder import DAYS, MEMORY_DAYS
@@ -27,6 +27,8 @@ Percentile = choices("Percentile", PERCENTILES, names=lambda value: f"p{value}")
 Iat = choices("Iat", IAT_MODES)
 DeployTarget = choices("DeployTarget", TARGETS)
 RunTarget = choices("RunTarget", SERVING_TARGETS)
+Synthetic = choices("Synthetic", SYNTHETIC_MODES)
+FallbackRule = choices("FallbackRule", FALLBACK_RULES)
 DEFAULT_FIGURE_FORMAT = FigureFormat(FORMATS[0])
 
 FigureFormatOption = Annotated[FigureFormat, typer.Option("--format", help="Figure file format.")]
@@ -78,4 +80,30 @@ ReadyTimeout = Annotated[
 ]
 OptionalGranularity = Annotated[
     Granularity, typer.Option("--granularity", help="Unit length [default: as the results' scheduled times show].")
+]
+SyntheticMode = Annotated[
+    Synthetic,
+    typer.Option(
+        "--synthetic",
+        help="Give functions invitro's synthetic function (trace-func-go): never, where no proxy fits (fallback), or always.",
+    ),
+]
+SyntheticImage = Annotated[
+    str,
+    typer.Option(
+        "--synthetic-image", help="knative: image of the synthetic functions [default: the shipped manifest's, invitro's trace function]."
+    ),
+]
+MaxRuntime = Annotated[
+    int, typer.Option("--max-runtime-ms", min=1, help="Longest runtime a synthetic call asks for (invitro: 60 s).")
+]
+FallbackRuleOption = Annotated[
+    FallbackRule,
+    typer.Option("--fallback-rule", help="fallback: distance (over --max-distance) or invitro (proxy duration over 40 % off)."),
+]
+MaxDistance = Annotated[
+    float, typer.Option("--max-distance", min=0, help="fallback: synthetic beyond this distance; never: report those.")
+]
+RequestTimeout = Annotated[
+    float, typer.Option("--request-timeout", help="Seconds each Kubernetes API request may take [default: 60].")
 ]

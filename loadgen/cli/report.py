@@ -4,17 +4,17 @@ from pathlib import Path
 
 import typer
 
-from loadcore.console import progress, render_phase, summary_console
+from loadcore.console import print_data, progress, render_phase, summary_console
+from loadcore.units import parse_unix_us
 from loadgen import report as library
 from loadgen.cli import options
-from loadcore.units import parse_unix_us
-from loadgen.report_tables import COLD_FUNCTIONS, WORST_FUNCTIONS, render_cold_starts, render_functions
+from loadgen.report_tables import COLD_FUNCTIONS, WORST_FUNCTIONS, render_cold_starts, render_functions, render_kinds
 
 
 def report(
     results: list[Path] = typer.Argument(..., help="Results CSVs of `invoker replay` (several workers/processes are merged)."),
     load: Path = typer.Option(None, help="The load.json that was replayed: adds scheduled calls per unit and the achieved vs scheduled rate."),
-    mapping: Path = typer.Option(None, help="mapping.csv: names the proxy of each endpoint and adds slowdown = latency ÷ profiled duration."),
+    mapping: Path = typer.Option(None, help="mapping.csv: names the proxy of each endpoint and adds its slowdown = latency ÷ profiled duration."),
     warmup: int = typer.Option(None, min=0, help="Warm-up units of the run [default: as the results' phase column shows]."),
     duration: int = typer.Option(None, min=0, help="Measured units of the run [default: up to the last unit with results]."),
     granularity: options.OptionalGranularity = None,
@@ -45,9 +45,9 @@ def print_report(result: library.ReportResult, top: int = WORST_FUNCTIONS) -> No
     console = summary_console()
     errors = summary_console(stderr=True)
     for warning in result.summary.warnings:
-        errors.print(f"warning: {warning}", style="yellow", highlight=False, soft_wrap=True, markup=False)
+        print_data(errors, f"warning: {warning}", style="yellow")
     render_phase(result.summary.measured, console)
+    render_kinds(result.summary, console)
     render_functions(result.summary, console, limit=top)
     render_cold_starts(result.summary, console, limit=min(top, COLD_FUNCTIONS))
-    console.print(f"wrote {', '.join(str(path) for path in result.written)}", highlight=False, soft_wrap=True,
-                  markup=False)
+    print_data(console, f"wrote {', '.join(str(path) for path in result.written)}")

@@ -21,6 +21,8 @@ from loadgen.cli.generate import print_generated
 from loadgen.cli.report import print_report
 from loadgen.generate import GenerateOptions
 from loadgen.load import DEFAULT_SEED
+from loadgen.mapping import Fallback
+from loadgen.synthetic import DEFAULT_MAX_RUNTIME_MS
 
 
 def run(
@@ -39,15 +41,20 @@ def run(
     memory_day: options.MemoryDay = None,
     memory_mb: options.MemoryMb = None,
     rate_scale: options.RateScale = 1.0,
+    synthetic: options.SyntheticMode = options.Synthetic("fallback"),
+    fallback_rule: options.FallbackRuleOption = options.FallbackRule("distance"),
+    max_distance: options.MaxDistance = 1.0,
+    max_runtime_ms: options.MaxRuntime = DEFAULT_MAX_RUNTIME_MS,
     namespace: options.Namespace = naming.DEFAULT_NAMESPACE,
     kubeconfig: options.Kubeconfig = None,
     context: options.Context = None,
     yaml_dir: options.YamlDir = None,
     ready_timeout: options.ReadyTimeout = None,
+    synthetic_image: options.SyntheticImage = None,
     ingress: Annotated[str, typer.Option(help="knative: HOST:PORT to send every call to, the endpoint as :authority.")] = None,
     port: Annotated[int, typer.Option(help="knative: port of the endpoints when no --ingress.")] = 80,
-    timeout: Annotated[float, typer.Option(min=0.001, help="Per-call deadline in seconds.")] = 30.0,
-    processes: Annotated[int, typer.Option(min=1, help="Invoker processes (one core each).")] = 1,
+    timeout: Annotated[float, typer.Option(help="Per-call deadline in seconds [default: 30, beyond the longest synthetic runtime].")] = None,
+    processes: Annotated[int, typer.Option(help="Invoker processes (one core each; at most 4 per CPU).")] = 1,
 ) -> None:
     """Generate, deploy, invoke and summarise in one command (default: a one-minute local run)."""
     from loadgen.pipeline import ExperimentOptions, run_experiment  # the invoker library: only for this command
@@ -55,10 +62,12 @@ def run(
     chosen = ExperimentOptions(
         generate=GenerateOptions(trace_dir=trace, profile=profile, granularity=granularity.value, start=start,
                                  warmup=warmup, duration=duration, seed=seed, rate_scale=rate_scale,
-                                 trace_choices=options.trace_choices(trace_format, day, memory_day, memory_mb)),
+                                 trace_choices=options.trace_choices(trace_format, day, memory_day, memory_mb),
+                                 fallback=Fallback(synthetic.value, fallback_rule.value, max_distance),
+                                 max_runtime_ms=max_runtime_ms),
         out=out, deploy=deploy.value, config=config, namespace=namespace, kubeconfig=kubeconfig, context=context,
-        yaml_dir=yaml_dir, ready_timeout=ready_timeout, ingress=ingress, port=port, timeout=timeout,
-        processes=processes,
+        yaml_dir=yaml_dir, ready_timeout=ready_timeout, synthetic_image=synthetic_image, ingress=ingress, port=port,
+        timeout=timeout, processes=processes,
     )  # fmt: skip
     with progress(*_REPLAY_COLUMNS) as bar:
         result = run_experiment(chosen, _Printer(bar, deploy.value))
@@ -75,8 +84,10 @@ def run(
         for warning in observation.warnings + ([observation.failure] if observation.failure else []):
             typer.echo(f"warning: {warning}", err=True)
     outcome = result.replay
-    if outcome.write_error:
-        typer.echo(f"Error: {outcome.write_error}", err=True)
+    problems = [problem for problem in (outcome.write_error, *outcome.worker_failures) if problem]
+    for problem in problems:
+        typer.echo(f"Error: {problem}", err=True)
+    if problems:
         raise typer.Exit(1)
     if outcome.signal is not None:
         typer.echo("stopped early: the report covers the calls issued until then", err=True)

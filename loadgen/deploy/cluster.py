@@ -3,19 +3,25 @@
 Every call loadgen makes to a cluster goes through `connect()` and runs inside
 `api_errors(what)`, so a user sees "cannot reach the API server", "forbidden", "invalid
 manifest" or "Knative is not installed" with the server's own message, never a traceback.
+Every request, discovery included, gives up after the client's `request_timeout` seconds
+(`--request-timeout`) and is not retried, so a server that accepts and never answers costs
+one timeout, not a hang.
 """
 
 import json
 import os
+import re
 from contextlib import contextmanager
 from pathlib import Path
 
 import urllib3
+import yaml
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from loadcore.errors import InputError
+from loadcore.units import check_seconds
 
 #: Labels put on every object loadgen creates; teardown selects on `MANAGED_BY`.
 MANAGED_BY = "app.kubernetes.io/managed-by"
@@ -27,22 +33,49 @@ PROXY = "loadgen.dev/proxy"
 FIELD_MANAGER = "loadgen"
 
 KNATIVE_GROUP, KNATIVE_VERSION, KNATIVE_PLURAL = "serving.knative.dev", "v1", "services"
-#: Seconds any single API request may take (connect + response), so a stuck server cannot hang us.
-REQUEST_TIMEOUT = 60
+#: Default seconds any single API request may take (connect + response), so a stuck server cannot hang us.
+REQUEST_TIMEOUT = 60.0
+
+
+LABEL_VALUE = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
+
+
+def check_run_id(run_id: str) -> str:
+    """A run id is a label value; an empty one would select every run."""
+    if not LABEL_VALUE.fullmatch(run_id):
+        raise InputError(f"--run-id {run_id!r}: expected 1 to 63 letters, digits, '-', '_' or '.', "
+                         f"starting and ending with a letter or digit")
+    return run_id
 
 
 def managed_selector(run_id: str | None = None) -> str:
     """Label selector for what loadgen created (optionally in one run)."""
     selector = f"{MANAGED_BY}={MANAGER}"
-    return f"{selector},{RUN_ID}={run_id}" if run_id else selector
+    return selector if run_id is None else f"{selector},{RUN_ID}={check_run_id(run_id)}"
 
 
 def is_managed(labels: dict | None) -> bool:
     return (labels or {}).get(MANAGED_BY) == MANAGER
 
 
-def connect(kubeconfig: str | None = None, context: str | None = None) -> client.ApiClient:
-    """An API client from `kubeconfig`, else $KUBECONFIG, else ~/.kube/config, else in-cluster."""
+class BoundedApiClient(client.ApiClient):
+    """An API client whose requests give up after `request_timeout` seconds unless a call sets
+    its own (the watch does, for its long poll)."""
+
+    def __init__(self, configuration: client.Configuration, request_timeout: float) -> None:
+        super().__init__(configuration)
+        self.request_timeout = request_timeout
+
+    def call_api(self, *args, _request_timeout=None, **kwargs):
+        return super().call_api(*args, _request_timeout=_request_timeout or self.request_timeout, **kwargs)
+
+
+def connect(
+    kubeconfig: str | None = None, context: str | None = None, request_timeout: float | None = None
+) -> BoundedApiClient:
+    """An API client from `kubeconfig`, else $KUBECONFIG, else ~/.kube/config, else in-cluster,
+    whose requests give up after `request_timeout` seconds (None: `REQUEST_TIMEOUT`)."""
+    request_timeout = check_seconds("--request-timeout", REQUEST_TIMEOUT if request_timeout is None else request_timeout)
     path = kubeconfig or os.environ.get("KUBECONFIG") or str(Path("~/.kube/config").expanduser())
     configuration = client.Configuration()
     try:
@@ -57,8 +90,21 @@ def connect(kubeconfig: str | None = None, context: str | None = None) -> client
             )
     except (ConfigException, OSError, ValueError) as e:
         raise InputError(f"kubeconfig {path}: {str(e).splitlines()[0]}") from None
-    configuration.retries = 1  # fail fast on a dead server instead of urllib3's 3 retries
-    return client.ApiClient(configuration)
+    except yaml.YAMLError as e:
+        raise InputError(f"kubeconfig {path}: not YAML ({_first_line(e)})") from None
+    except (TypeError, AttributeError, KeyError):  # the loader's own reaction to a document of the wrong shape
+        raise InputError(
+            f"kubeconfig {path}: not a kubeconfig, expected a YAML mapping with clusters, contexts and users lists"
+        ) from None
+    configuration.retries = 0  # one attempt per request: a dead server fails at once, a mute one after the timeout
+    return BoundedApiClient(configuration, request_timeout)
+
+
+def _first_line(error: Exception) -> str:
+    """The problem and its position of a parser error, on one line."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark else problem
 
 
 def server_message(e: ApiException) -> str:
@@ -70,7 +116,7 @@ def server_message(e: ApiException) -> str:
 
 
 @contextmanager
-def api_errors(api: client.ApiClient, what: str):
+def api_errors(api: BoundedApiClient, what: str):
     """Re-raise API and connection failures during `what` as one-line `InputError`s."""
     try:
         yield
@@ -87,4 +133,10 @@ def api_errors(api: client.ApiClient, what: str):
     except (urllib3.exceptions.HTTPError, OSError) as e:
         host = api.configuration.host
         reason = getattr(e, "reason", None) or e
+        # urllib3 counts a refused connection (NewConnectionError) among the connect timeouts too
+        if isinstance(reason, urllib3.exceptions.TimeoutError) and not isinstance(reason, urllib3.exceptions.NewConnectionError):
+            raise InputError(
+                f"the Kubernetes API server at {host} did not answer within {api.request_timeout:g} s while {what} "
+                f"(--request-timeout)"
+            ) from None
         raise InputError(f"cannot reach the Kubernetes API server at {host} while {what}: {reason}") from None

@@ -10,7 +10,6 @@ The order is chosen so that nothing touches the cluster before every input is ch
    until settled or `ready_timeout`, then runs the post-deployment steps once.
 """
 
-import re
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -20,14 +19,15 @@ import yaml
 
 from loadcore import shipped
 from loadgen.deploy import manifests, objects, services
-from loadgen.deploy.cluster import FUNCTION, MANAGED_BY, MANAGER, PROXY, RUN_ID, connect
+from loadgen.deploy.cluster import FUNCTION, MANAGED_BY, MANAGER, PROXY, REQUEST_TIMEOUT, RUN_ID, check_run_id, connect
 from loadgen.deploy.manifests import ApplyFile, Command
 from loadgen.deploy.services import Outcome
 from loadcore.errors import InputError
+from loadcore.files import output_folder, write_output
+from loadcore.units import check_seconds
 from loadcore.profiles import DeployCommands
 
 DRY_RUN = "dry-run"
-LABEL_VALUE = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
 
 
 def new_run_id() -> str:
@@ -47,16 +47,25 @@ class KnativeOptions:
     ready_timeout: float = 600.0
     concurrency: int = 8
     allow_commands: bool = False
+    allow_outside_yaml_dir: bool = False
     dry_run: Path | None = None
+    synthetic_image: str | None = None
+    request_timeout: float = REQUEST_TIMEOUT
+
+    def __post_init__(self) -> None:
+        check_run_id(self.run_id)
+        check_seconds("--ready-timeout", self.ready_timeout)
 
 
 @dataclass(frozen=True)
 class Target:
-    """One Service to deploy: its name, its proxy, and the trace function label (None if shared)."""
+    """One Service to deploy: its name, its proxy, and the trace function label (None if shared);
+    a synthetic function's also has its memory request (`manifests.synthetic_memory_request`)."""
 
     service: str
     proxy: str
     function: str | None = None
+    memory_request: str | None = None
 
 
 @dataclass
@@ -67,10 +76,10 @@ class Plan:
     files: dict[Path, list[dict]]  # rendered objects of every ApplyFile
 
 
-def _steps(commands: tuple[str, ...], yaml_dir: Path, where: str, allow: bool, into: list) -> None:
+def _steps(commands: tuple[str, ...], options: KnativeOptions, where: str, into: list) -> None:
     for text in commands:
-        step = manifests.parse_command(text, yaml_dir, where)
-        if isinstance(step, Command) and not allow:
+        step = manifests.parse_command(text, Path(options.yaml_dir), where, options.allow_outside_yaml_dir)
+        if isinstance(step, Command) and not options.allow_commands:
             raise InputError(
                 f"{where}: command {text!r} is not `kubectl apply -f FILE`; pass --allow-commands to run it"
             )
@@ -90,9 +99,6 @@ def plan(
     `proxy_yaml` maps a proxy to its manifest path (profile.json `yaml`); `commands` is
     `loadcore.profiles.read_config()`: deployment commands by `yaml-location`.
     """
-    if not LABEL_VALUE.fullmatch(options.run_id):
-        raise InputError(f"--run-id {options.run_id!r}: expected at most 63 letters, digits, '-', '_' or '.', "
-                         f"starting and ending with a letter or digit")
     yaml_dir = Path(options.yaml_dir)
     loaded: dict[str, dict] = {}
     rendered, pre, post = [], [], []
@@ -102,20 +108,21 @@ def plan(
         location = proxy_yaml[target.proxy]
         if location not in loaded:
             loaded[location] = manifests.load_service(
-                manifests.resolve(yaml_dir, location, f"profile {target.proxy}: yaml")
+                manifests.resolve(yaml_dir, location, f"profile {target.proxy}: yaml", options.allow_outside_yaml_dir)
             )
             recipe = commands.get(location, DeployCommands())
             where = f"{config_path}: entry {location}"
-            _steps(recipe.pre, yaml_dir, f"{where}: predeployment-commands", options.allow_commands, pre)
-            _steps(recipe.post, yaml_dir, f"{where}: postdeployment-commands", options.allow_commands, post)
+            _steps(recipe.pre, options, f"{where}: predeployment-commands", pre)
+            _steps(recipe.post, options, f"{where}: postdeployment-commands", post)
         labels = {MANAGED_BY: MANAGER, RUN_ID: options.run_id, PROXY: target.proxy}
         if target.function:
             labels[FUNCTION] = target.function
-        rendered.append(
-            manifests.render_service(
-                loaded[location], target.service, options.namespace, labels, options.min_scale, options.max_scale
-            )
+        service = manifests.render_service(
+            loaded[location], target.service, options.namespace, labels, options.min_scale, options.max_scale
         )
+        if target.memory_request is not None:
+            manifests.fit_synthetic(service, target.memory_request, options.synthetic_image, location)
+        rendered.append(service)
     labels = {MANAGED_BY: MANAGER, RUN_ID: options.run_id}
     files = {}
     for step in pre + post:
@@ -128,22 +135,15 @@ def plan(
 
 def write_dry_run(plan_: Plan, folder: Path) -> list[Path]:
     """Write each Service to `<name>.yaml` and the dependency objects to `dependencies.yaml`."""
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for service in plan_.services:
-        path = folder / f"{service['metadata']['name']}.yaml"
-        path.write_text(yaml.safe_dump(service, sort_keys=False))
-        written.append(path)
+    folder = output_folder(folder)
+    written = [write_output(folder / f"{s['metadata']['name']}.yaml", yaml.safe_dump(s, sort_keys=False).encode())
+               for s in plan_.services]
     dependencies = [obj for objs in plan_.files.values() for obj in objs]
     if dependencies:
-        path = folder / "dependencies.yaml"
-        path.write_text(yaml.safe_dump_all(dependencies, sort_keys=False))
-        written.append(path)
+        written.append(write_output(folder / "dependencies.yaml", yaml.safe_dump_all(dependencies, sort_keys=False).encode()))
     others = [s.text for s in plan_.pre + plan_.post if isinstance(s, Command)]
     if others:
-        path = folder / "commands.txt"
-        path.write_text("".join(f"{c}\n" for c in others))
-        written.append(path)
+        written.append(write_output(folder / "commands.txt", "".join(f"{c}\n" for c in others).encode()))
     return written
 
 
@@ -175,7 +175,7 @@ def deploy_knative(
     if options.dry_run is not None:
         write_dry_run(plan_, Path(options.dry_run))
         return {s["metadata"]["name"]: Outcome(DRY_RUN) for s in plan_.services}
-    api = connect(options.kubeconfig, options.context)
+    api = connect(options.kubeconfig, options.context, options.request_timeout)
     with api:
         existing = services.existing_services(api, options.namespace)
         services.check_conflicts(plan_.services, existing, options.namespace)

@@ -6,6 +6,7 @@ FILE's objects through the dynamic client, once per run.  Only the kinds in
 whatever loadgen can create, it can find again by label and delete.
 """
 
+import urllib3
 from kubernetes import client
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import ResourceNotFoundError
@@ -14,7 +15,6 @@ from loadgen.deploy.cluster import (
     FIELD_MANAGER,
     KNATIVE_GROUP,
     KNATIVE_VERSION,
-    REQUEST_TIMEOUT,
     api_errors,
     connect,
     is_managed,
@@ -45,29 +45,39 @@ def check_kinds(objects: list[dict], source: str) -> None:
             )
 
 
+def _dynamic(api: client.ApiClient) -> DynamicClient:
+    """A dynamic client; its constructor already asks the server which resources it serves."""
+    with api_errors(api, "discovering the API server's resources"):
+        try:
+            return DynamicClient(api)
+        except ValueError as e:  # discovery's guess ("should start with https://") for a dropped connection
+            if isinstance(e.__context__, urllib3.exceptions.HTTPError):
+                raise e.__context__ from None
+            raise
+
+
 def apply_objects(api: client.ApiClient, objects: list[dict], namespace: str) -> None:
     """Server-side apply rendered dependency objects, refusing to take over unmanaged ones."""
-    dynamic = DynamicClient(api)
+    dynamic = _dynamic(api)
     for obj in objects:
         name = obj["metadata"]["name"]
         what = f"applying {obj['kind']} {namespace}/{name}"
         with api_errors(api, what):
             resource = dynamic.resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
             existing = dynamic.get(
-                resource, namespace=namespace, field_selector=f"metadata.name={name}", _request_timeout=REQUEST_TIMEOUT
+                resource, namespace=namespace, field_selector=f"metadata.name={name}"
             ).to_dict()["items"]
             if existing and not is_managed(existing[0]["metadata"].get("labels")):
                 raise InputError(f"{obj['kind']} {namespace}/{name} already exists and is not managed by loadgen")
             dynamic.server_side_apply(
                 resource, body=obj, namespace=namespace, field_manager=FIELD_MANAGER, force_conflicts=True,
-                _request_timeout=REQUEST_TIMEOUT,
             )
 
 
 def teardown(namespaces: list[str] | None, run_id: str | None = None, kubeconfig: str | None = None,
-             context: str | None = None) -> list[tuple[str, str, str]]:
+             context: str | None = None, request_timeout: float | None = None) -> list[tuple[str, str, str]]:
     """Connect and `delete_managed` (`loadgen teardown`)."""
-    with connect(kubeconfig, context) as api:
+    with connect(kubeconfig, context, request_timeout) as api:
         return delete_managed(api, namespaces, run_id)
 
 
@@ -80,8 +90,8 @@ def delete_managed(
     (`Service.serving.knative.dev`, `Deployment.apps`, `Service`); kinds the server does not serve
     (Knative not installed, no StatefulSets) are skipped.
     """
-    dynamic = DynamicClient(api)
     selector = managed_selector(run_id)
+    dynamic = _dynamic(api)
     deleted = []
     for api_version, kind in (KNATIVE_SERVICE, *DEPENDENCY_KINDS):
         with api_errors(api, f"listing {kind} objects to delete"):
@@ -92,7 +102,7 @@ def delete_managed(
             scopes = namespaces if namespaces is not None else [None]
             items = [
                 i for ns in scopes
-                for i in dynamic.get(resource, namespace=ns, label_selector=selector, _request_timeout=REQUEST_TIMEOUT).items
+                for i in dynamic.get(resource, namespace=ns, label_selector=selector).items
             ]
         for item in items:
             ns, name = item.metadata.namespace, item.metadata.name
@@ -100,7 +110,6 @@ def delete_managed(
                 try:
                     dynamic.delete(
                         resource, name=name, namespace=ns, body={"propagationPolicy": "Background"},
-                        _request_timeout=REQUEST_TIMEOUT,
                     )
                 except client.exceptions.ApiException as e:
                     if e.status != 404:  # already gone: someone else deleted it meanwhile

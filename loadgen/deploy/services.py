@@ -20,7 +20,6 @@ from loadgen.deploy.cluster import (
     KNATIVE_GROUP,
     KNATIVE_PLURAL,
     KNATIVE_VERSION,
-    REQUEST_TIMEOUT,
     RUN_ID,
     api_errors,
     is_managed,
@@ -47,7 +46,7 @@ def existing_services(api: client.ApiClient, namespace: str) -> dict[str, dict]:
     """Labels of every Knative Service in `namespace`; a clear error if Knative or the namespace is missing."""
     with api_errors(api, f"reading namespace {namespace}"):
         try:
-            client.CoreV1Api(api).read_namespace(namespace, _request_timeout=REQUEST_TIMEOUT)
+            client.CoreV1Api(api).read_namespace(namespace)
         except ApiException as e:
             if e.status != 404:
                 raise
@@ -55,7 +54,7 @@ def existing_services(api: client.ApiClient, namespace: str) -> dict[str, dict]:
     with api_errors(api, f"listing Knative Services in namespace {namespace}"):
         try:
             items = _custom(api).list_namespaced_custom_object(
-                KNATIVE_GROUP, KNATIVE_VERSION, namespace, KNATIVE_PLURAL, _request_timeout=REQUEST_TIMEOUT
+                KNATIVE_GROUP, KNATIVE_VERSION, namespace, KNATIVE_PLURAL
             )["items"]
         except ApiException as e:
             if e.status != 404:
@@ -89,7 +88,6 @@ def apply_services(api: client.ApiClient, services: list[dict], namespace: str, 
             custom.patch_namespaced_custom_object(
                 KNATIVE_GROUP, KNATIVE_VERSION, namespace, KNATIVE_PLURAL, name, service,
                 field_manager=FIELD_MANAGER, force=True, _content_type="application/apply-patch+yaml",
-                _request_timeout=REQUEST_TIMEOUT,
             )
         if advance:
             advance()
@@ -148,7 +146,6 @@ def wait_ready(
         while len(outcomes) < len(names) and time.monotonic() < deadline:
             listing = custom.list_namespaced_custom_object(
                 KNATIVE_GROUP, KNATIVE_VERSION, namespace, KNATIVE_PLURAL, label_selector=selector,
-                _request_timeout=REQUEST_TIMEOUT,
             )
             for obj in listing["items"]:
                 observe(obj)

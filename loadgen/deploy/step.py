@@ -12,7 +12,9 @@
   call's :authority, so nothing needs to resolve).
 
 With `share_proxies` the `service` column keeps each function's own name (it identifies the
-function); only the endpoint is the shared Service's.
+function); only the endpoint is the shared Service's.  Synthetic functions always get a Service
+each, from the synthetic manifest (`manifests.SYNTHETIC_MANIFEST`), sized from their own trace
+memory and labelled `loadgen.dev/proxy=trace-func`.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from loadgen import naming
+from loadcore import names
 from loadcore.errors import InputError
+from loadgen import naming
 
 if TYPE_CHECKING:  # pandas and the Kubernetes client take a second to import: only when deploying
     import pandas as pd
 
+    from loadcore.profiles import DeployCommands
     from loadgen.deploy.knative import KnativeOptions
     from loadgen.generate import Deploy
 
@@ -47,36 +51,44 @@ class KnativeDeploy:
     """`--deploy knative` as a mapping step; after the call, `failures` names every failed Service."""
 
     profile: Path
-    config: Path
+    commands: dict[str, DeployCommands]  # config.json, read once by the caller
+    config: Path  # where `commands` came from, for messages
     options: KnativeOptions
     share_proxies: bool = False
     domain: str = naming.DEFAULT_DOMAIN
     bar: object = None
     failures: list[Failure] = field(default_factory=list)
 
-    def service_of(self, row) -> str:
-        return naming.service_name(row.proxy, *SHARED) if self.share_proxies else row.service
-
-    def __call__(self, mapping: pd.DataFrame) -> pd.DataFrame:
+    def __call__(self, mapping: pd.DataFrame, functions: pd.DataFrame) -> pd.DataFrame:
         import pandas as pd
 
         from loadgen.deploy.knative import DRY_RUN, Target, deploy_knative
-        from loadcore.mappingfile import PLANNED, READY
-        from loadcore.profiles import read_config, read_profiles
+        from loadgen.deploy.manifests import SYNTHETIC_MANIFEST, synthetic_memory_request
+        from loadgen.mapping import SYNTHETIC_FUNCTION
+        from loadgen.traces.model import MEMORY_COLUMNS
+        from loadcore.mappingfile import KIND_PROXY, KIND_SYNTHETIC, PLANNED, READY
+        from loadcore.profiles import read_profiles
 
-        services = [self.service_of(row) for row in mapping.itertuples()]
+        services = [
+            naming.service_name(row.proxy, *SHARED) if self.share_proxies and row.kind == KIND_PROXY else row.service
+            for row in mapping.itertuples()
+        ]
         targets = {}
-        for service, row in zip(services, mapping.itertuples()):
-            function = None if self.share_proxies else naming.function_id(row.HashOwner, row.HashApp, row.HashFunction)
-            targets.setdefault(service, Target(service, row.proxy, function))
+        for service, row, p100_mb in zip(services, mapping.itertuples(), functions[MEMORY_COLUMNS[-1]]):
+            function_id = naming.function_id(row.HashOwner, row.HashApp, row.HashFunction)
+            if row.kind == KIND_SYNTHETIC:
+                target = Target(service, SYNTHETIC_FUNCTION, function_id, synthetic_memory_request(p100_mb))
+            else:
+                target = Target(service, row.proxy, None if self.share_proxies else function_id)
+            targets.setdefault(service, target)
         advance = None
         if self.bar is not None:
             task = self.bar.add_task("deploy", total=2 * len(targets))
             advance = lambda: self.bar.advance(task)  # noqa: E731
         outcomes = deploy_knative(
             list(targets.values()),
-            read_profiles(self.profile)["yaml"].to_dict(),
-            read_config(self.config),
+            {**read_profiles(self.profile)["yaml"].to_dict(), SYNTHETIC_FUNCTION: SYNTHETIC_MANIFEST},
+            self.commands,
             self.options,
             advance,
             config_path=str(self.config),
@@ -108,6 +120,7 @@ def deploy_failures(step) -> list[Failure]:
 def choose_deploy(
     target: str,
     profile: Path,
+    commands: dict[str, DeployCommands],
     config: Path,
     namespace: str = naming.DEFAULT_NAMESPACE,
     domain: str = naming.DEFAULT_DOMAIN,
@@ -115,8 +128,15 @@ def choose_deploy(
     bar=None,
     **knative,
 ) -> Deploy:
-    """The deploy step for `target` (`none`, `local` or `knative`); `knative` holds the
-    `KnativeOptions` fields given (None means the default) and is refused for other targets."""
+    """The deploy step for `target` (`none`, `local` or `knative`); `commands` are config.json's
+    (`loadcore.profiles.read_config(config)`); `knative` holds the `KnativeOptions` fields given
+    (None means the default) and is refused for other targets."""
+    if not names.is_host_name(domain) or domain.startswith("["):
+        raise InputError(f"--domain {domain!r}: expected a host name (letters, digits, '-' and '.'; no scheme, "
+                         f"port or spaces)")
+    if not names.is_namespace(namespace):
+        raise InputError(f"--namespace {namespace!r}: expected a Kubernetes namespace name (at most 63 lower-case "
+                         f"letters, digits and '-', starting and ending with a letter or digit)")
     given = {key: value for key, value in knative.items() if value not in (None, False)}
     if target != "knative" and (given or share_proxies):
         options = ", ".join(f"--{key.replace('_', '-')}" for key in [*given, *(["share_proxies"] if share_proxies else [])])
@@ -128,4 +148,4 @@ def choose_deploy(
         return placeholder_deploy(namespace, domain, PLANNED if target == "none" else READY)
     from loadgen.deploy.knative import KnativeOptions
 
-    return KnativeDeploy(profile, config, KnativeOptions(namespace=namespace, **given), share_proxies, domain, bar)
+    return KnativeDeploy(profile, commands, config, KnativeOptions(namespace=namespace, **given), share_proxies, domain, bar)

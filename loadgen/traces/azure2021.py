@@ -71,7 +71,7 @@ def read_calls(path: Path, granularity: str, window: Window | None, memory_mb: f
     window = window or Window(0, len(units), "of the whole trace")
     window.check(path, len(units), granularity)
     order = np.argsort(start_us, kind="stable")
-    calls = Calls(function[order], start_us[order])
+    calls = Calls(function[order], start_us[order], duration_us[order])
     lo, hi = np.searchsorted(calls.start_us, [window.start * unit_us, window.end * unit_us])
     cells = calls.function[lo:hi] * window.length + (calls.start_us[lo:hi] // unit_us - window.start)
     counts = np.bincount(cells, minlength=len(keys[0]) * window.length).reshape(len(keys[0]), window.length)

@@ -39,10 +39,11 @@ def over_limit(granularity: str) -> str:
 @dataclass
 class Calls:
     """Every call of a per-invocation trace, sorted by start: its function (row of
-    `Trace.functions`) and its start in µs from the trace's time 0."""
+    `Trace.functions`), its start in µs from the trace's time 0 and its duration in µs."""
 
     function: np.ndarray
     start_us: np.ndarray
+    duration_us: np.ndarray
 
 
 @dataclass
@@ -114,12 +115,21 @@ class Trace:
     def calls_of(self, window: "Window") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The calls starting in `window`, sorted by start: their unit in the window, µs offset
         in that unit and function."""
-        if self.calls is None:
-            raise ValueError("a trace of counts has no calls")
-        lo, hi = np.searchsorted(self.calls.start_us, [window.start * self.unit_us, window.end * self.unit_us])
+        lo, hi = self._calls_in(window)
         since = self.calls.start_us[lo:hi] - window.start * self.unit_us
         unit, offset = np.divmod(since, self.unit_us)
         return unit, offset, self.calls.function[lo:hi]
+
+    def durations_of(self, window: "Window") -> np.ndarray:
+        """The durations (µs) of the calls `calls_of(window)` gives, in its order."""
+        lo, hi = self._calls_in(window)
+        return self.calls.duration_us[lo:hi]
+
+    def _calls_in(self, window: "Window") -> tuple[int, int]:
+        if self.calls is None:
+            raise ValueError("a trace of counts has no calls")
+        lo, hi = np.searchsorted(self.calls.start_us, [window.start * self.unit_us, window.end * self.unit_us])
+        return int(lo), int(hi)
 
     def notes(self) -> list[str]:
         """What the summary should say about how the trace was read beyond its counts (the
