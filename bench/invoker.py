@@ -211,7 +211,7 @@ def one_child(load: Path, port: int, output: Path, seconds: int) -> None:
             writer.write(rows)
 
     try:
-        run_children(load_schedule(options)[0], Target(ingress=f"127.0.0.1:{port}", timeout=5), 1, ToFile())
+        run_children(load_schedule(options).schedule, Target(ingress=f"127.0.0.1:{port}", timeout=5), 1, ToFile())
     finally:
         writer.close()
 

@@ -15,5 +15,5 @@ import os
 # A GRPC_EXPERIMENTS the user set wins.
 os.environ.setdefault("GRPC_EXPERIMENTS", "-event_engine_client")
 
-__all__ = ["dispatch", "emulate", "emulator_process", "faas_pb2", "grpc_internals", "helloworld_pb2", "processes", "protocols",
-           "replay", "scaling", "schedule"]
+__all__ = ["clock", "dispatch", "emulate", "emulator_process", "faas_pb2", "grpc_internals", "helloworld_pb2", "processes",
+           "protocols", "replay", "scaling", "schedule"]

@@ -20,8 +20,8 @@ Design (measured in `bench/invoker.py`, reasons in ../shared/docs/invoker-perfor
   the next call is far enough away), so bookkeeping never delays a due call by much.
 - The garbage collector is frozen after set-up and paused while the schedule runs.
 
-Times are `time.perf_counter_ns()` relative to t0 (µs in rows); grpc.aio's loop clock is
-avoided because uvloop's `loop.time()` has ms resolution.
+Times are `time.perf_counter_ns()` relative to t0 (µs in rows; `invoker.clock`); grpc.aio's
+loop clock is avoided because uvloop's `loop.time()` has ms resolution.
 """
 
 import asyncio
@@ -37,11 +37,12 @@ import grpc
 import numpy as np
 
 from invoker import grpc_internals
+from invoker.clock import T0
 from invoker.protocols import NO_REPLY, PROTOCOLS, endpoint_metadata, new_invocation_id, with_trailers
 from invoker.schedule import Schedule
 from loadcore import names
 from loadcore.errors import InputError
-from loadcore.results import NO_PAYLOAD, NO_VALUE, PHASE_MEASURE, PHASE_WARMUP, STATUS_OK, ResultRow
+from loadcore.results import NO_PAYLOAD, NO_VALUE, PHASE_MEASURE, PHASE_WARMUP, STATUS_OK, Provenance, ResultRow
 from loadcore.units import check_seconds
 
 TIMER_MARGIN_US = 1_000     # wake from the timer this long before a due call, then spin
@@ -117,10 +118,14 @@ class Reporter:
 class Dispatcher:
     """Replays one schedule against a target, reporting one row per issued call."""
 
-    def __init__(self, schedule: Schedule, target: Target, reporter: Reporter) -> None:
+    def __init__(self, schedule: Schedule, target: Target, reporter: Reporter,
+                 provenance: Provenance = Provenance()) -> None:  # fmt: skip
+        """`provenance`: what every row records about the run (its `t0_unix_us` is set at t0)."""
         self.schedule = schedule
         self.target = target
         self.reporter = reporter
+        self.provenance = provenance
+        self.t0: T0 | None = None
         self.issued = 0
         self.errors = 0
         self.stopped = False
@@ -133,6 +138,7 @@ class Dispatcher:
         self._spins = 0
         self._spin_ns = 0
         self._t0_wall_ns = 0
+        self._provenance = provenance
         used = np.unique(schedule.endpoint_index).tolist()
         self._protocols = {index: PROTOCOLS[schedule.protocols[index]] for index in used}
         self._builders = {index: self._protocols[index].request_builder(schedule.endpoints[index]) for index in used}
@@ -144,21 +150,30 @@ class Dispatcher:
         """Stop issuing (Ctrl-C, SIGTERM); calls already sent still get their rows."""
         self.stopped = True
 
-    async def run(self, start: Callable[[], int] | None = None) -> None:
+    async def run(self, start: Callable[[], T0 | None] | None = None) -> bool:
         """Connect, fire the whole schedule from t0, then wait for the last replies.
 
-        t0 is now, or the `perf_counter_ns()` instant that `start()` returns once connected
-        (how `--processes` children agree on one t0).
+        t0 is now, or the instant `start()` returns once connected (`--start-at`, and how
+        `--processes` children agree on one t0). When `start()` returns None the run is called
+        off before anything was sent, and this returns False.
         """
         await self._connect()
-        t0_ns = start() if start is not None else None
+        try:
+            t0 = start() if start is not None else None
+        except BaseException:
+            await self._close()
+            raise
+        if start is not None and t0 is None:
+            await self._close()
+            return False
         gc.collect()
         gc.freeze()
         gc.disable()
         try:
-            now_ns = time.perf_counter_ns()
-            self._t0_ns = now_ns if t0_ns is None else t0_ns
-            self._t0_wall_ns = time.time_ns() + self._t0_ns - now_ns
+            self.t0 = t0 or T0.after()
+            self._t0_ns = self.t0.perf_ns
+            self._t0_wall_ns = self.t0.unix_ns
+            self._provenance = self.provenance._replace(t0_unix_us=self.t0.unix_ns // 1000)
             await self._dispatch()
             await self._drain()
         finally:
@@ -167,6 +182,7 @@ class Dispatcher:
             await self._close()
         self._report(len(self._rows))
         self._progress(force=True)
+        return True
 
     async def _connect(self) -> None:
         if self.target.connection_per_call:
@@ -203,11 +219,6 @@ class Dispatcher:
         await asyncio.sleep(SPIN_DELAY_S)
         self._spin_ns += time.perf_counter_ns() - started
         self._spins += 1
-
-    @property
-    def t0_unix_ns(self) -> int:
-        """t0 on the wall clock (Unix ns), the instant `sent_us` and `scheduled_us` count from."""
-        return self._t0_wall_ns
 
     @property
     def loop_turn_us(self) -> float:
@@ -309,6 +320,7 @@ class Dispatcher:
             error,
             *reply,
             *(tuple(value if value >= 0 else NO_VALUE for value in payload) if payload else NO_PAYLOAD),
+            *self._provenance,
         ))
 
     def _bookkeeping(self) -> bool:
@@ -328,7 +340,7 @@ class Dispatcher:
         if now < self._next_progress_ns and not force:
             return False
         self._next_progress_ns = now + PROGRESS_EVERY_NS
-        unit = min((now - self._t0_ns) // 1000 // self.schedule.unit_us, self.schedule.units)
+        unit = min(max(now - self._t0_ns, 0) // 1000 // self.schedule.unit_us, self.schedule.units)  # 0 before t0
         self.reporter.progress(unit, self.issued, len(self._in_flight), self.errors)
         return True
 

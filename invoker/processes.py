@@ -2,8 +2,9 @@
 
 With N children the schedule is split call by call (`schedule.split`). Each child is placed on
 the cores (`placement`), connects, and reports ready; the parent then gives all of them one
-start instant t0 (`perf_counter_ns` is CLOCK_MONOTONIC, the same in every process)
-and relays their rows, as orjson messages over a pipe, to one `Reporter` (the results file).
+start instant t0 (`invoker.clock.T0`: `perf_counter_ns` is CLOCK_MONOTONIC, the same in every
+process), or calls the run off when `--start-at` is too near, and relays their rows, as orjson
+messages over a pipe, to one `Reporter` (the results file).
 SIGINT, SIGTERM and SIGHUP (`STOP_SIGNALS`; SIGHUP is an ssh session to a worker dropping) to
 the parent are forwarded; every child stops issuing, drains and reports, and a child signalled
 directly does the same. A child that dies (killed, or failing before it is ready) does not stop
@@ -15,7 +16,6 @@ import asyncio
 import multiprocessing
 import os
 import signal
-import time
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 from typing import Callable
@@ -23,12 +23,12 @@ from typing import Callable
 import orjson
 import uvloop
 
+from invoker.clock import START_MARGIN_NS, T0
 from invoker.dispatch import Dispatcher, Reporter, Target
 from invoker.schedule import Schedule, split
 from loadcore.errors import InputError
-from loadcore.results import ResultRow
+from loadcore.results import Provenance, ResultRow
 
-START_DELAY_NS = 100_000_000  # from "all processes ready" to t0
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 """What stops a replay cleanly: Ctrl-C, `kill`, and an ssh session to the worker dropping."""
 PROCESSES_PER_CPU = 4
@@ -78,27 +78,28 @@ def check_processes(processes: int) -> int:
 @dataclass(frozen=True)
 class RunResult:
     """How the dispatchers' run went: the signal that stopped it, if any, the longest mean
-    event-loop turn of any process (`Dispatcher.loop_turn_us`), what each child process that
-    died left undone, and t0 on the wall clock (Unix ns; 0 if the run never started)."""
+    event-loop turn of any process (`Dispatcher.loop_turn_us`), t0 (None if the run was called
+    off before it), and what each child process that died left undone."""
 
     signal: int | None
     loop_turn_us: float
+    t0: T0 | None = None
     failures: tuple[str, ...] = ()
-    t0_unix_ns: int = 0
 
 
 def run_here(
     schedule: Schedule,
     target: Target,
     reporter: Reporter,
-    start: Callable[[], int] | None = None,
+    start: Callable[[], T0 | None] | None = None,
     caught: list | None = None,
+    provenance: Provenance = Provenance(),
 ) -> RunResult:
-    """Run a dispatcher in this process on uvloop (`start`: see `Dispatcher.run`).
+    """Run a dispatcher in this process on uvloop (`start`, `provenance`: see `Dispatcher`).
 
     `caught` may already hold a signal that arrived while the process was starting.
     """
-    dispatcher = Dispatcher(schedule, target, reporter)
+    dispatcher = Dispatcher(schedule, target, reporter, provenance)
     caught = [] if caught is None else caught
 
     async def main() -> None:
@@ -110,7 +111,7 @@ def run_here(
         await dispatcher.run(start)
 
     uvloop.run(main())
-    return RunResult(caught[0] if caught else None, dispatcher.loop_turn_us, t0_unix_ns=dispatcher.t0_unix_ns)
+    return RunResult(caught[0] if caught else None, dispatcher.loop_turn_us, dispatcher.t0)
 
 
 def _stopper(dispatcher: Dispatcher, caught: list, signum: int):
@@ -134,8 +135,9 @@ class _PipeReporter(Reporter):
         self.connection.send_bytes(orjson.dumps({"progress": [unit, issued, in_flight, errors]}))
 
 
-def _child(schedule: Schedule, target: Target, connection, place: Placement | None) -> None:
-    """Entry point of a `--processes` child: place, connect, report ready, take t0, replay, report.
+def _child(schedule: Schedule, target: Target, connection, place: Placement | None, provenance: Provenance) -> None:
+    """Entry point of a `--processes` child: place, connect, report ready, take t0 (or stop when
+    the parent calls the run off), replay, report.
 
     The threads gRPC starts while connecting inherit `grpc_cpus`; then the event-loop thread
     alone moves to `loop_cpu` (on Linux, `sched_setaffinity(0)` sets the calling thread only).
@@ -146,42 +148,58 @@ def _child(schedule: Schedule, target: Target, connection, place: Placement | No
     for signum in STOP_SIGNALS:
         signal.signal(signum, lambda signum, frame: early.append(signum))
 
-    def start() -> int:
+    def start() -> T0 | None:
         if place is not None:
             os.sched_setaffinity(0, {place.loop_cpu})
         connection.send_bytes(orjson.dumps({"ready": True}))
-        return orjson.loads(connection.recv_bytes())["t0_ns"]
+        t0 = orjson.loads(connection.recv_bytes()).get("t0")
+        return None if t0 is None else T0(*t0)
 
-    result = run_here(schedule, target, _PipeReporter(connection), start, early)
+    result = run_here(schedule, target, _PipeReporter(connection), start, early, provenance)
     connection.send_bytes(orjson.dumps({"signal": result.signal, "loop_turn_us": result.loop_turn_us}))
     connection.close()
 
 
-def run_children(schedule: Schedule, target: Target, processes: int, sink: Reporter) -> RunResult:
-    """Split the schedule over child processes, relay their rows into `sink`."""
+def run_children(
+    schedule: Schedule,
+    target: Target,
+    processes: int,
+    sink: Reporter,
+    start: Callable[[], T0] = lambda: T0.after(START_MARGIN_NS),
+    provenance: Provenance = Provenance(),
+) -> RunResult:
+    """Split the schedule over child processes, relay their rows into `sink`.
+
+    Once every child is ready, `start()` gives their t0 (by default `START_MARGIN_NS` later);
+    when it raises `InputError` (`--start-at` too near) the children are stopped before
+    sending anything and the error is raised here.
+    """
     places = placement(usable_cpus(), processes)
     context = multiprocessing.get_context("spawn")
     children, connections, parts = [], [], split(schedule, processes)
     for part, place in zip(parts, places):
         ours, theirs = context.Pipe()
-        child = context.Process(target=_child, args=(part, target, theirs, place), daemon=True)
+        child = context.Process(target=_child, args=(part, target, theirs, place, provenance), daemon=True)
         child.start()
         theirs.close()
         children.append(child)
         connections.append(ours)
     caught: list[int] = []
     previous = {signum: signal.signal(signum, _forwarder(children, caught)) for signum in STOP_SIGNALS}
+    late = t0 = None
     try:
         failed = _wait_ready(children, connections)
         if failed is not None:
             for child in children:
                 child.kill()  # none has issued a call yet
-            return RunResult(None, 0.0, (failed,))
-        t0_ns = time.perf_counter_ns() + START_DELAY_NS
-        t0_unix_ns = time.time_ns() + t0_ns - time.perf_counter_ns()
-        t0 = orjson.dumps({"t0_ns": t0_ns})
+            return RunResult(None, 0.0, failures=(failed,))
+        try:
+            t0 = start()
+        except InputError as error:
+            late = error
+        message = orjson.dumps({"t0": None if t0 is None else [t0.perf_ns, t0.unix_ns]})
         for connection in connections:
-            connection.send_bytes(t0)
+            connection.send_bytes(message)
         signals, loop_turn_us, relayed = _relay(connections, sink)
         caught += signals
     finally:
@@ -189,9 +207,11 @@ def run_children(schedule: Schedule, target: Target, processes: int, sink: Repor
             signal.signal(signum, handler)
         for child in children:
             child.join(timeout=5)
+    if late is not None:
+        raise late
     failures = tuple(_failure(number, child, len(part), relayed[number - 1])
                      for number, (child, part) in enumerate(zip(children, parts), 1) if child.exitcode != 0)
-    return RunResult(caught[0] if caught else None, loop_turn_us, failures, t0_unix_ns)
+    return RunResult(caught[0] if caught else None, loop_turn_us, t0, failures)
 
 
 def _wait_ready(children: list, connections: list) -> str | None:

@@ -5,25 +5,38 @@ The process that writes the results file also feeds every row into the statistic
 come from a dispatcher in this process or from `--processes` children (`invoker.processes`).
 `replay` prints nothing: it returns a `ReplayOutcome` with the measured phase's summary and
 the warnings a user should see, and reports progress through a callback.
+
+Every row records the run it belongs to (`loadcore.results.PROVENANCE_COLUMNS`): the run id
+(`--run-id`, or derived from what is replayed and the start instant: `--start-at`, else the
+moment this replay began), the shard, the host and the wall clock at t0.
 """
 
 import signal
+import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from invoker import grpc_internals
-from invoker.dispatch import SATURATED_TURN_US, Reporter, Target
+from invoker import clock, grpc_internals
+from invoker.clock import T0
+from invoker.dispatch import CONNECT_WAIT_S, SATURATED_TURN_US, Reporter, Target
 from invoker.processes import check_processes, run_children, run_here
-from invoker.schedule import Schedule, build_schedule, shard
+from invoker.schedule import Schedule, build_schedule
 from loadcore import histogram
 from loadcore.files import check_distinct, check_output
 from loadcore.loadfile import read_load
-from loadcore.results import PHASE_MEASURE, ResultRow, ResultsWriter
+from loadcore.results import PHASE_MEASURE, Provenance, ResultRow, ResultsWriter
+from loadcore.runs import derive_run_id
+from loadcore.shards import plan_shards
 from loadcore.stats import CallStats
 from loadcore.summary import PhaseSummary
 
 BEHIND_US = 10_000  # a send lag p99 above this is reported as an overloaded invoker
+MIN_LEAD_S = CONNECT_WAIT_S + 1.0
+"""The least `--start-at` lead accepted up front: connecting, plus reading load.json and the
+start margin; a slower start is caught when the invoker is ready (`invoker.clock.T0.at`)."""
+CLOCK_STEP_US = 1_000  # a wall-clock step during the run larger than this is reported
 
 
 @dataclass(frozen=True)
@@ -37,8 +50,13 @@ class ReplayOptions:
     duration: int = 20
     target: Target = Target()
     shard: tuple[int, int] | None = None
+    split_hot: bool = False
     processes: int = 1
     vswarm_lat: Path | None = None
+    start_at: int | None = None
+    """t0 as Unix ns (`--start-at`, `loadcore.runs.parse_start_at`); None: as soon as connected."""
+    run_id: str | None = None
+    host_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,8 +74,9 @@ class ReplayProgress:
 class ReplayOutcome:
     """What a replay did: the measured-phase summary, rows written (and lost to a write error),
     why it stopped early, the longest mean event-loop turn of its processes
-    (`Dispatcher.loop_turn_us`), t0 on the wall clock (Unix µs: a call was sent at
-    `t0_unix_us + sent_us`), and warnings for the user."""
+    (`Dispatcher.loop_turn_us`), what its rows record about the run (`provenance`, with t0 on
+    the wall clock), the calls of every shard (one entry when not sharded), and warnings for
+    the user."""
 
     summary: PhaseSummary
     rows_written: int
@@ -65,24 +84,50 @@ class ReplayOutcome:
     signal: int | None = None
     write_error: str | None = None
     loop_turn_us: float = 0.0
-    t0_unix_us: int | None = None
     warnings: list[str] = field(default_factory=list)
     worker_failures: tuple[str, ...] = ()
     """What each `--processes` child that died left undone (`invoker.processes.RunResult`)."""
+    provenance: Provenance = Provenance()
+    shard_calls: tuple[int, ...] = ()
+
+    @property
+    def t0_unix_us(self) -> int | None:
+        """t0 on the wall clock (Unix µs: a call was sent at `t0_unix_us + sent_us`); None if
+        the run never reached it."""
+        return self.provenance.t0_unix_us or None
 
 
-def load_schedule(options: ReplayOptions) -> tuple[Schedule, list[str]]:
-    """The calls this invoker issues (the first warm-up + duration units, this worker's
-    shard), and a warning when the file is shorter than that."""
+@dataclass(frozen=True)
+class Share:
+    """This invoker's calls (`schedule`), the calls of every shard, what the run replays as a
+    whole (`identity`, the same text on every worker of the run), and warnings."""
+
+    schedule: Schedule
+    shard_calls: tuple[int, ...]
+    identity: str
+    warnings: list[str]
+
+
+def load_schedule(options: ReplayOptions) -> Share:
+    """The calls this invoker issues: the first warm-up + duration units, this worker's shard
+    (`loadcore.shards`), with a warning when the file is shorter or the shards are unbalanced."""
     units = options.warmup + options.duration
     load = read_load(options.load, max_units=units)
-    schedule = build_schedule(options.load, load, options.granularity, options.warmup, min(units, load.units))
+    workers = options.shard[1] if options.shard else 1
+    identity = (f"{load.fingerprint()} {options.granularity} warmup {options.warmup} shards {workers}"
+                f"{' split-hot' if options.split_hot else ''}")  # fmt: skip
     warnings = []
     if load.units < units:
         warnings.append(f"{options.load} has {load.units} units; replaying all of them "
                         f"({min(options.warmup, load.units)} warm-up) instead of {units}")
+    shard_calls = (len(load.unit),)
     if options.shard is not None:
-        schedule = shard(schedule, *options.shard)
+        plan = plan_shards(load, workers, options.split_hot)
+        load = load.select(plan.call_shard == options.shard[0] - 1)
+        shard_calls = tuple(plan.shard_calls.tolist())
+        if (note := plan.imbalance()) is not None:
+            warnings.append(note)
+    schedule = build_schedule(options.load, load, options.granularity, options.warmup, min(units, load.units))
     runtime_ms = schedule.payload.get("runtime_ms")
     if runtime_ms is not None:
         hopeless = runtime_ms >= options.target.timeout * 1000
@@ -90,11 +135,12 @@ def load_schedule(options: ReplayOptions) -> tuple[Schedule, list[str]]:
             warnings.append(f"{int(hopeless.sum()):,} synthetic calls ask for a runtime of --timeout "
                             f"{options.target.timeout:g} s or more (up to {int(runtime_ms.max()) / 1000:g} s): they can "
                             f"only end DEADLINE_EXCEEDED; raise --timeout")
-    return schedule, warnings
+    return Share(schedule, shard_calls, identity, warnings)
 
 
 def replay(options: ReplayOptions, on_progress: Callable[[ReplayProgress], None] | None = None) -> ReplayOutcome:
     """Run a whole replay; rows go to `options.output` as they finish."""
+    began_ns, began_unix_ns = clock.read_clocks()
     grpc_internals.check()
     histogram.check()
     check_processes(options.processes)
@@ -102,16 +148,35 @@ def replay(options: ReplayOptions, on_progress: Callable[[ReplayProgress], None]
     for path in (options.output, options.vswarm_lat):
         if path is not None:
             check_output(path)
-    schedule, warnings = load_schedule(options)
+    share = load_schedule(options)
+    schedule, warnings = share.schedule, share.warnings
+    start_ns = began_unix_ns if options.start_at is None else options.start_at
+    provenance = Provenance(
+        run_id=options.run_id or derive_run_id(start_ns, share.identity),
+        shard="{}/{}".format(*(options.shard or (1, 1))),
+        host=options.host_name or socket.gethostname(),
+    )
+    if options.start_at is not None and clock.synchronised() is False:
+        warnings.append("the kernel says this worker's wall clock is not NTP-synchronised: --start-at is only "
+                        "one instant across workers whose clocks agree")
     writer = ResultsWriter(options.output, options.vswarm_lat)
     sink = _FileReporter(writer, schedule.units, on_progress)
     try:
         if options.processes <= 1:
-            result = run_here(schedule, options.target, sink)
+            start = None if options.start_at is None else lambda: T0.at(options.start_at, began_ns)
+            result = run_here(schedule, options.target, sink, start, provenance=provenance)
+        elif options.start_at is None:
+            result = run_children(schedule, options.target, options.processes, sink, provenance=provenance)
         else:
-            result = run_children(schedule, options.target, options.processes, sink)
+            result = run_children(schedule, options.target, options.processes, sink,
+                                  lambda: T0.at(options.start_at, began_ns), provenance)  # fmt: skip
     finally:
         writer.close()
+    moved_us = clock.clock_moved_us(result.t0) if result.t0 is not None else 0
+    if abs(moved_us) > CLOCK_STEP_US:
+        warnings.append(f"the wall clock was stepped by {moved_us / 1000:+,.1f} ms during the run: its reading at "
+                        "t0 (t0_unix_us) was off by as much, and so was this worker's t0 against other workers' "
+                        "(is NTP synchronised?)")
     outcome = ReplayOutcome(
         summary=PhaseSummary.of(sink.stats, sink.warmup_calls, schedule.measured_calls, schedule.measured_seconds),
         rows_written=writer.rows_written,
@@ -119,9 +184,10 @@ def replay(options: ReplayOptions, on_progress: Callable[[ReplayProgress], None]
         signal=result.signal,
         write_error=writer.error,
         loop_turn_us=result.loop_turn_us,
-        t0_unix_us=result.t0_unix_ns // 1000 or None,
         warnings=warnings,
         worker_failures=result.failures,
+        provenance=provenance._replace(t0_unix_us=result.t0.unix_ns // 1000 if result.t0 else 0),
+        shard_calls=share.shard_calls,
     )
     lag_p99 = outcome.summary.send_lag_us["p99"]
     if lag_p99 is not None and lag_p99 > BEHIND_US:

@@ -2,8 +2,9 @@
 
 Unit k starts at t0 + k·unit and a call with offset o in unit k is due at t0 + k·unit + o, so
 lateness never accumulates. The schedule is a set of flat numpy arrays sorted by due time,
-which the dispatcher walks with one index; a worker's share (`--shard`) and a local process's
-share (`--processes`) are both sub-schedules of it.
+which the dispatcher walks with one index. A worker's share (`--shard`, planned by
+`loadcore.shards`) is cut from the load before the schedule is built; a local process's share
+(`--processes`) is a sub-schedule of it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from loadcore.errors import InputError
+from loadcore.results import parse_shard_label
+from loadcore.shards import MAX_WORKERS
 from loadcore.units import UNIT_US
 
 if TYPE_CHECKING:  # reading needs pandas; `--processes` children only need the schedule
@@ -82,30 +85,14 @@ def build_schedule(path: Path, load: Load, granularity: str, warmup: int, units:
     )
 
 
-MAX_SHARDS = 100_000
-"""The most workers `--shard I/N` may name: far more than a cluster has (a shard beyond the
-number of functions is empty), and small enough for the arrays that pick a shard's calls."""
-
-
 def parse_shard(text: str) -> tuple[int, int]:
-    """`I/N` (1 ≤ I ≤ N ≤ `MAX_SHARDS`) from the command line."""
-    try:
-        index, count = (int(part) for part in text.split("/"))
-    except ValueError:
-        raise InputError(f"--shard {text!r}: expected I/N, e.g. 1/4") from None
-    if not 1 <= index <= count:
-        raise InputError(f"--shard {text!r}: expected 1 ≤ I ≤ N")
-    if count > MAX_SHARDS:
-        raise InputError(f"--shard {text!r}: expected N ≤ {MAX_SHARDS:,} workers")
-    return index, count
-
-
-def shard(schedule: Schedule, index: int, count: int) -> Schedule:
-    """Worker `index` of `count` (1-based): every count-th endpoint in first-appearance order.
-
-    Splitting by endpoint keeps all calls of a function on one worker (and one connection).
-    """
-    return schedule.select(schedule.endpoint_index % count == index - 1)
+    """`I/N` (1 ≤ I ≤ N ≤ `loadcore.shards.MAX_WORKERS`) from the command line."""
+    if "/" not in text:
+        raise InputError(f"--shard {text!r}: expected I/N, e.g. 1/4")
+    shard = parse_shard_label(text.strip())
+    if shard is None or shard[1] > MAX_WORKERS:
+        raise InputError(f"--shard {text!r}: expected I/N with 1 ≤ I ≤ N ≤ {MAX_WORKERS:,}")
+    return shard
 
 
 def split(schedule: Schedule, parts: int) -> list[Schedule]:

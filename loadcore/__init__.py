@@ -11,5 +11,5 @@ worker processes import it.
 
 __all__ = [
     "cli", "console", "csvfile", "csvrecords", "errors", "files", "histogram", "loadfile", "mappingfile", "names",
-    "profiles", "results", "scalingfile", "shipped", "stats", "summary", "units",
+    "profiles", "results", "runs", "scalingfile", "shards", "shipped", "stats", "summary", "units",
 ]

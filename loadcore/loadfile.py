@@ -33,10 +33,11 @@ day-long file does not parse the whole day. Writing (`LoadWriter`) streams
 one unit at a time and makes the file appear complete or not at all.
 """
 
+import hashlib
 import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -80,6 +81,20 @@ class Load:
     endpoints: tuple[str, ...]
     protocols: tuple[str, ...]
     payload: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def select(self, mask: np.ndarray) -> "Load":
+        """The calls where `mask` is true, with the same units, endpoints and protocols."""
+        return replace(self, unit=self.unit[mask], offset_us=self.offset_us[mask],
+                       endpoint_index=self.endpoint_index[mask],
+                       payload={name: values[mask] for name, values in self.payload.items()})
+
+    def fingerprint(self) -> str:
+        """A hash of the calls (unit, offset, endpoint, payload), endpoints and protocols: the
+        same for the same calls however the file lays them out (spacing, float offsets)."""
+        digest = hashlib.sha256(orjson.dumps([self.units, self.endpoints, self.protocols, sorted(self.payload)]))
+        for values in (self.unit, self.offset_us, self.endpoint_index, *(self.payload[n] for n in sorted(self.payload))):
+            digest.update(np.ascontiguousarray(values, dtype=np.int64).tobytes())
+        return digest.hexdigest()
 
 
 def read_load(path: Path, max_units: int | None = None) -> Load:

@@ -22,20 +22,28 @@ fields of `ResultRow`):
 | `cold` | `true` when the call paid its instance's cold start, `false` when it did not, empty when unknown (vSwarm relays report nothing) |
 | `requested_runtime_ms` | the runtime the call asked a synthetic function for (load.json `runtime_ms`); empty for proxies |
 | `requested_memory_mib` | the memory it asked for (load.json `memory_mib`); empty for proxies |
+| `run_id` | the run the row belongs to, the same on every worker of one run (`loadcore.runs`) |
+| `shard` | `I/N`: the worker's share of the load (`--shard`, `loadcore.shards`); `1/1` for all of it |
+| `host` | the worker's host name (or `--host-name`) |
+| `t0_unix_us` | the worker's wall clock at t0, µs since the Unix epoch (with `--start-at`: that instant) |
 
 All times are integers. Failed calls have latencies too (time until the failure was known).
-The columns come in three groups: the call as the invoker saw it (`unit` to `error`), what the
-reply said (`REPLY_COLUMNS`: `service_us` to `cold`), and what the call asked for
-(`PAYLOAD_COLUMNS`). The protocol that sent the call reads the reply columns, and the reply's
-trailing metadata may name the instance and the cold start (`invoker.protocols`). The payload
-columns follow `loadcore.loadfile.PAYLOAD_FIELDS`. A synthetic function's reply that says its
-memory could not be allocated (`FAILURE - mem_alloc`) is status `MEM_ALLOC_FAILURE` with the
-reply's text as `error`.
+The columns come in four groups: the call as the invoker saw it (`unit` to `error`), what the
+reply said (`REPLY_COLUMNS`: `service_us` to `cold`), what the call asked for
+(`PAYLOAD_COLUMNS`), and who wrote the row (`PROVENANCE_COLUMNS`, always last). The protocol
+that sent the call reads the reply columns, and the reply's trailing metadata may name the
+instance and the cold start (`invoker.protocols`). The payload columns follow
+`loadcore.loadfile.PAYLOAD_FIELDS`. A synthetic function's reply that says its memory could not
+be allocated (`FAILURE - mem_alloc`) is status `MEM_ALLOC_FAILURE` with the reply's text as
+`error`. The provenance columns hold the same values in every row of one invoker run,
+`--processes` children included; they are plain columns, not comment lines, so
+`pandas.read_csv(path)` reads the file as it is.
 
 The reader finds every column by its header name, so files written before a column existed
-stay readable, with that column empty: every file has the first 12 (`REQUIRED_COLUMNS`, the
-original format); a file from before synthetic functions lacks `memory_usage_kb` and the
-`requested_` columns, one from before cold starts lacks `instance` and `cold`.
+stay readable, with that column empty (NaN for integers): every file has the first 12
+(`REQUIRED_COLUMNS`, the original format); a file from before synthetic functions lacks
+`memory_usage_kb` and the `requested_` columns, one from before cold starts lacks `instance`
+and `cold`, one from before run ids lacks the provenance columns.
 The reader holds every row to what a replay can write: integers (no `1e20`, `inf` or `nan`),
 none negative but `lag_us`, and a call due within its unit, `scheduled_us` of unit `u` in
 [u·unit, (u + 1)·unit) for a second or a minute, within `MAX_RUN_US` of t0; anything else is
@@ -89,12 +97,17 @@ class ResultRow(NamedTuple):
     cold: str
     requested_runtime_ms: int | str
     requested_memory_mib: int | str
+    run_id: str
+    shard: str
+    host: str
+    t0_unix_us: int
 
 
 COLUMNS = ResultRow._fields
 REQUIRED_COLUMNS = COLUMNS[:12]
 REPLY_COLUMNS = ("service_us", "memory_usage_kb", "instance", "cold")
 PAYLOAD_COLUMNS = ("requested_runtime_ms", "requested_memory_mib")
+PROVENANCE_COLUMNS = ("run_id", "shard", "host", "t0_unix_us")
 NO_VALUE = ""
 """What a reply or payload column holds when the call has no value for it."""
 NO_PAYLOAD = (NO_VALUE,) * len(PAYLOAD_COLUMNS)
@@ -103,13 +116,32 @@ STATUS_MEM_ALLOC = "MEM_ALLOC_FAILURE"
 COLD_TRUE, COLD_FALSE = "true", "false"
 COLD_VALUES = (COLD_TRUE, COLD_FALSE, NO_VALUE)
 INTEGER_COLUMNS = ("unit", "scheduled_us", "sent_us", "lag_us", "latency_us", "latency_from_schedule_us")
-OPTIONAL_INTEGER_COLUMNS = ("service_us", "memory_usage_kb", "requested_runtime_ms", "requested_memory_mib")
+OPTIONAL_INTEGER_COLUMNS = ("service_us", "memory_usage_kb", "requested_runtime_ms", "requested_memory_mib", "t0_unix_us")
 SIGNED_COLUMNS = ("lag_us",)
 """The only integer column that may be negative (a call sent before it was due)."""
 MAX_RUN_US = 14 * 24 * 3600 * 1_000_000
 """The longest run a results file can describe: the 14 days of the longest Azure trace."""
-TEXT_COLUMNS = ("phase", "endpoint", "invocation_id", "status", "error", "instance", "cold")
+TEXT_COLUMNS = ("phase", "endpoint", "invocation_id", "status", "error", "instance", "cold", "run_id", "shard", "host")
 REQUIRED_TEXT = ("phase", "endpoint", "invocation_id", "status")
+_SHARD = re.compile(r"(\d{1,9})/(\d{1,9})")
+
+
+class Provenance(NamedTuple):
+    """The `PROVENANCE_COLUMNS` of one invoker run, in that order."""
+
+    run_id: str = ""
+    shard: str = "1/1"
+    host: str = ""
+    t0_unix_us: int = 0
+
+
+def parse_shard_label(label: str) -> tuple[int, int] | None:
+    """(I, N) of a `shard` value `I/N` with 1 ≤ I ≤ N; None if it is not one."""
+    match = _SHARD.fullmatch(label)
+    if match is None:
+        return None
+    index, count = int(match.group(1)), int(match.group(2))
+    return (index, count) if 1 <= index <= count else None
 
 PHASE_WARMUP = "warmup"
 PHASE_MEASURE = "measure"
@@ -273,6 +305,11 @@ class ResultsChunks:
             if empty.any():
                 row = int(np.flatnonzero(empty)[0])
                 raise InputError(f"{self.path}: line {line_of(row)}, column {column!r}: empty, expected a value")
+        for label in pd.unique(table["shard"]):
+            if label != NO_VALUE and parse_shard_label(label) is None:
+                row = int(np.flatnonzero((table["shard"] == label).to_numpy())[0])
+                raise InputError(f"{self.path}: line {line_of(row)}, column 'shard': {label!r}, expected I/N "
+                                 "with 1 ≤ I ≤ N, or empty")
         for column, allowed, expected in (("phase", PHASES, " or ".join(PHASES)),
                                           ("cold", COLD_VALUES, f"{COLD_TRUE}, {COLD_FALSE} or empty")):
             wrong = ~table[column].isin(allowed).to_numpy()

@@ -32,12 +32,19 @@ and `summary.json` (`Summary`, what `loadgen report` writes), with their writer 
                     "functions": [{"function", "calls", "cold_calls", "cold_share"|null,
                                    "scale_from_zero"|null, "max_instances"|null}, ...],
                     "scale_from_zero": {"events", "delay_us": <distribution>}|null,
-                    "instances": [{"function", "time_s": [...], "ready": [...], "pending": [...]}, ...]}}
+                    "instances": [{"function", "time_s": [...], "ready": [...], "pending": [...]}, ...]},
+     "workers":  [{"run_id"|null, "shard"|null, "host"|null, "t0_unix_us"|null, "t0_offset_us"|null,
+                   "files": [path, ...], "calls", "errors", "warmup_calls",
+                   "send_lag_us": <distribution>, "latency_from_schedule_us": <distribution>}, ...]}
 
 A distribution is `{"p50", "p90", "p99", "p99.9", "p99.99", "max"}` in µs (all null when it
 holds no call); `max` is exact, the percentiles are HDR-histogram values (0.1 % precision for
-`measured`, 1 % per unit and function). `units` covers every unit seen or scheduled (warm-up
-included); `functions` covers the measured phase only, worst p99 latency from schedule first.
+`measured`, 1 % per unit, function and worker). `units` covers every unit seen or scheduled
+(warm-up included); `functions` covers the measured phase only, worst p99 latency from
+schedule first. `workers` has one entry per invoker run whose rows were merged (the results
+columns `run_id`, `shard`, `host`, `t0_unix_us`; null in files written before them, one
+entry per such file), by run and shard: its measured calls, errors and send lag, its wall
+clock at t0 and `t0_offset_us`, how much later that t0 was than the earliest of its run's.
 The slowdown is the latency from schedule divided by the proxy's profiled duration (timed
 inside the relay, so it includes the platform's whole overhead: ingress, activator,
 queue-proxy, cold starts). For a synthetic function (invitro's trace-func-go) it is each call's
@@ -58,7 +65,7 @@ phase when t0 is known, else all of scaling.csv's) and the most instances (ready
 that scaling.csv shows; `instances` holds the scaling.csv series of the functions with
 the most cold calls (what the `instances` figure draws), `time_s` from t0 (or from the first
 row when t0 is unknown). `Summary.read` also reads files written before a key existed
-(`kinds`, `kind`, `cold_starts`, the cold and warm counts): it reads as its default.
+(`kinds`, `kind`, `cold_starts`, the cold and warm counts, `workers`): it reads as its default.
 """
 
 import dataclasses
@@ -248,8 +255,24 @@ class ColdStarts:
 
 
 @dataclass(frozen=True)
+class WorkerSummary:
+    run_id: str | None
+    shard: str | None
+    host: str | None
+    t0_unix_us: int | None
+    t0_offset_us: int | None
+    files: list[str]
+    calls: int
+    errors: int
+    warmup_calls: int
+    send_lag_us: Distribution
+    latency_from_schedule_us: Distribution
+
+
+@dataclass(frozen=True)
 class Summary:
-    """`summary.json` (see the module docstring)."""
+    """`summary.json` (see the module docstring). Fields added later have defaults, so a file
+    written before them still reads."""
 
     inputs: Inputs
     files: list[FileSummary]
@@ -259,6 +282,7 @@ class Summary:
     functions: list[FunctionSummary]
     kinds: list[KindSummary] = field(default_factory=list)
     cold_starts: ColdStarts | None = None
+    workers: list[WorkerSummary] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return _to_json(self)

@@ -1,10 +1,15 @@
 """Merge the results files of every invoker process and worker node, streamed, de-duplicated.
 
 Files are read block by block (`loadcore.results.ResultsChunks`) into mergeable statistics
-(`loadcore.stats`): the measured phase as a whole, per function, per unit and per kind (a
-call with a requested runtime went to a synthetic function, any other to a proxy), and the
-measured calls' slowdowns (`Slowdowns`). Memory does not
-grow with the row count, except for de-duplication: rows are de-duplicated by
+(`loadcore.stats`): the measured phase as a whole, per function, per unit, per kind (a call
+with a requested runtime went to a synthetic function, any other to a proxy) and per worker,
+and the measured calls' slowdowns (`Slowdowns`). A worker is one invoker run as its rows
+record it (`loadcore.results.PROVENANCE_COLUMNS`: run id, shard, host, t0); rows of files older
+than those columns make one worker per file. Files of different runs (different run ids) are
+refused unless `mixed_runs` allows them: two runs of one load.json would otherwise add up to
+more calls than it holds, with nothing to show it.
+
+Memory does not grow with the row count, except for de-duplication: rows are de-duplicated by
 `invocation_id` (the first row of an id wins) using a set of 64-bit hashes of the ids, 8 bytes
 per row kept in sorted arrays (80 MB for ten million rows). Two distinct ids share a hash with
 probability below 1e-6 at a hundred million rows; such a row would be counted as a duplicate.
@@ -25,7 +30,16 @@ import pandas as pd
 from loadcore.errors import InputError
 from loadcore.histogram import LABELS, new_histogram, percentiles, record_values
 from loadcore.mappingfile import KIND_PROXY, KIND_SYNTHETIC
-from loadcore.results import COLD_FALSE, COLD_TRUE, NO_VALUE, PHASE_MEASURE, STATUS_OK, ResultsChunks, due_within
+from loadcore.results import (
+    COLD_FALSE,
+    COLD_TRUE,
+    NO_VALUE,
+    PHASE_MEASURE,
+    PROVENANCE_COLUMNS,
+    STATUS_OK,
+    ResultsChunks,
+    due_within,
+)
 from loadcore.stats import BREAKDOWN_SIGNIFICANT_FIGURES, SUMMARY_SIGNIFICANT_FIGURES, CallStats, StatsByKey
 from loadcore.units import UNIT_US
 
@@ -98,8 +112,26 @@ class FileRead:
 
 
 @dataclass
+class WorkerRead:
+    """One invoker run (a worker) as its rows record it; `t0_unix_us` None in files without it."""
+
+    run_id: str
+    shard: str
+    host: str
+    t0_unix_us: int | None
+    files: list[Path] = field(default_factory=list)
+    warmup_calls: int = 0
+
+    @property
+    def key(self) -> tuple:
+        return self.run_id, self.shard, self.host, self.t0_unix_us
+
+
+@dataclass
 class MergedResults:
-    """Everything the report needs, in memory bounded by units and endpoints, not rows."""
+    """Everything the report needs, in memory bounded by units, endpoints and workers, not rows.
+
+    `per_worker` is keyed by the worker's index in `workers` (first seen first)."""
 
     measured: CallStats = field(default_factory=CallStats)
     warmup_calls: int = 0
@@ -112,6 +144,8 @@ class MergedResults:
     slowdown_by_function: Slowdowns = field(default_factory=Slowdowns)
     """Synthetic functions only: a proxy's slowdown has one reference, its percentiles are the
     latency's divided by it."""
+    per_worker: StatsByKey = field(default_factory=StatsByKey)
+    workers: list[WorkerRead] = field(default_factory=list)
     last_warmup_unit: int = -1
     files: list[FileRead] = field(default_factory=list)
     due_within: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(UNIT_US, True))
@@ -120,6 +154,11 @@ class MergedResults:
     reported_cold: int = 0
     inferred_cold: int = 0
     silent_replies: int = 0  # measured calls answered OK whose reply did not say whether it was cold
+
+    @property
+    def run_ids(self) -> list[str]:
+        """The distinct run ids of the rows, first seen first ("" for files without them)."""
+        return list(dict.fromkeys(worker.run_id for worker in self.workers))
 
     @property
     def granularity(self) -> str:
@@ -141,13 +180,17 @@ def merge_results(
     on_progress: Callable[[int], None] = lambda done: None,
     profiled_us: Callable[[str], float | None] = lambda endpoint: None,
     infer_cold: Callable | None = None,
+    mixed_runs: bool = False,
 ) -> MergedResults:
     """Stream every results file into one `MergedResults`; `on_progress(bytes read so far)`;
     `profiled_us(endpoint)` is a proxy's profiled duration (µs), the reference of its slowdown;
-    `infer_cold(endpoints, sent_us)`: flags for rows whose reply said nothing."""
+    `infer_cold(endpoints, sent_us)`: flags for rows whose reply said nothing.
+
+    Rows of a second run id are an `InputError` naming both runs, unless `mixed_runs`."""
     merged = MergedResults()
     profiled = functools.cache(profiled_us)
     seen = SeenIds()
+    workers = _Workers(merged, mixed_runs)
     done = 0
     for path in paths:
         chunks = ResultsChunks(path)
@@ -155,7 +198,7 @@ def merge_results(
         for table in chunks:
             fresh = seen.first_seen(table["invocation_id"])
             read.duplicate_rows += int((~fresh).sum())
-            _add(merged, read, table[fresh], profiled, infer_cold)
+            _add(merged, read, table[fresh], workers.codes(read.path, table[fresh]), profiled, infer_cold)
             on_progress(done + chunks.bytes_read)
         done += chunks.bytes_read
         read.rows = chunks.rows
@@ -168,7 +211,58 @@ def _columns(table: pd.DataFrame) -> tuple:
     return table["status"], table["latency_us"], table["latency_from_schedule_us"], table["lag_us"], table["cold"]
 
 
-def _add(merged: MergedResults, read: FileRead, table: pd.DataFrame, profiled_us, infer_cold) -> None:
+class _Workers:
+    """Gives each row the index of its worker in `merged.workers`, registering new workers."""
+
+    def __init__(self, merged: MergedResults, mixed_runs: bool) -> None:
+        self.merged = merged
+        self.mixed_runs = mixed_runs
+        self.index: dict[tuple, int] = {}
+
+    def codes(self, path: Path, table: pd.DataFrame) -> np.ndarray:
+        if table.empty:
+            return np.empty(0, dtype=np.int64)
+        t0 = table["t0_unix_us"].to_numpy()
+        columns = [table[name].to_numpy() for name in PROVENANCE_COLUMNS[:-1]] + [np.where(np.isnan(t0), -1, t0)]
+        if all((column == column[0]).all() for column in columns):  # one worker per file, as written
+            return np.full(len(table), self._code(path, [column[0] for column in columns]), dtype=np.int64)
+        frame = pd.DataFrame(dict(zip(PROVENANCE_COLUMNS, columns)))
+        groups = frame.groupby(list(PROVENANCE_COLUMNS), sort=False).ngroup().to_numpy()
+        firsts = frame.drop_duplicates().itertuples(index=False)
+        return np.array([self._code(path, list(values)) for values in firsts], dtype=np.int64)[groups]
+
+    def _code(self, path: Path, values: list) -> int:
+        run_id, shard, host, t0 = values
+        key = (run_id, shard, host, None if t0 < 0 else int(t0))
+        if run_id == NO_VALUE and shard == NO_VALUE:
+            key += (path,)  # written before provenance columns: the file is all we know of its worker
+        code = self.index.get(key)
+        if code is None:
+            self._check_run(path, run_id)
+            code = self.index[key] = len(self.merged.workers)
+            self.merged.workers.append(WorkerRead(*key[:4]))
+        worker = self.merged.workers[code]
+        if not worker.files or worker.files[-1] != path:
+            worker.files.append(path)
+        return code
+
+    def _check_run(self, path: Path, run_id: str) -> None:
+        if self.mixed_runs or not self.merged.workers or run_id == self.merged.workers[0].run_id:
+            return
+        first = self.merged.workers[0]
+        raise InputError(
+            f"{path}: rows of run {_run_name(run_id)}, but {first.files[0]} has run {_run_name(first.run_id)}: "
+            "these are two runs, not shards of one (shards started with one --start-at, or given one --run-id, "
+            "share a run id); report each run on its own, or give --allow-mixed-runs to merge them anyway"
+        )
+
+
+def _run_name(run_id: str) -> str:
+    return repr(run_id) if run_id != NO_VALUE else "(none: a file from before run ids)"
+
+
+def _add(merged: MergedResults, read: FileRead, table: pd.DataFrame, workers: np.ndarray, profiled_us,
+         infer_cold) -> None:  # fmt: skip
     if table.empty:
         return
     is_measured = (table["phase"] == PHASE_MEASURE).to_numpy()
@@ -188,6 +282,8 @@ def _add(merged: MergedResults, read: FileRead, table: pd.DataFrame, profiled_us
     if not is_measured.all():
         merged.last_warmup_unit = max(merged.last_warmup_unit, int(unit[~is_measured].max()))
     merged.warmup_calls += int((~is_measured).sum())
+    for code, calls in enumerate(np.bincount(workers[~is_measured]).tolist()):
+        merged.workers[code].warmup_calls += calls
     measured = table[is_measured]
     merged.per_unit.add_columns(unit, *_columns(table))
     merged.measured.add_columns(*_columns(measured))
@@ -195,6 +291,7 @@ def _add(merged: MergedResults, read: FileRead, table: pd.DataFrame, profiled_us
     flagged = measured[measured["cold"].isin((COLD_TRUE, COLD_FALSE)).to_numpy()]
     if not flagged.empty:
         merged.by_cold.add_columns(flagged["cold"], *_columns(flagged))
+    merged.per_worker.add_columns(workers[is_measured], *_columns(measured))
     _add_kinds(merged, measured, profiled_us)
 
 

@@ -7,7 +7,9 @@ the figures (`loadgen.report_figures`), and returns it; the CLI prints it
 --scaling-out`) it adds the instances over time and, given the run's t0, infers the cold
 starts the replies did not report (`loadgen.coldstarts`). The run's shape is read from the results unless given: the
 granularity from the scheduled times, the warm-up from the `phase` column, the measured units
-up to the last unit with results.
+up to the last unit with results. Files of several runs are refused unless `mixed_runs`
+(`loadgen.merge`); the workers of a run are checked against each other (t0 apart, shards
+missing or doubled) and their breakdown is the summary's `workers`.
 """
 
 from collections.abc import Callable
@@ -22,9 +24,10 @@ from loadcore.errors import InputError
 from loadcore.files import output_folder
 from loadcore.loadfile import read_load
 from loadcore.mappingfile import KIND_PROXY, KIND_SYNTHETIC, read_mapping
-from loadcore.results import COLD_FALSE, COLD_TRUE, PHASE_MEASURE, PHASE_WARMUP
+from loadcore.results import COLD_FALSE, COLD_TRUE, PHASE_MEASURE, PHASE_WARMUP, parse_shard_label
+from loadcore.runs import format_instant
 from loadcore.scalingfile import read_scaling
-from loadcore.stats import CallStats
+from loadcore.stats import BREAKDOWN_SIGNIFICANT_FIGURES, CallStats
 from loadcore.summary import (
     ColdStartFunction,
     ColdStarts,
@@ -38,15 +41,17 @@ from loadcore.summary import (
     ScaleFromZero,
     Summary,
     UnitSummary,
+    WorkerSummary,
 )
 from loadcore.units import UNIT_US
 from loadgen import coldstarts, report_figures
-from loadgen.merge import MergedResults, merge_results
+from loadgen.merge import MergedResults, WorkerRead, merge_results
 
 INSTANCE_FUNCTIONS = 6
 """Functions whose instances over time the summary and the `instances` figure show."""
-
-
+T0_TOLERANCE_MS = 1.0
+"""Workers of one run whose t0 differ by more than this are reported: their calls were not
+scheduled on one time axis (with one `--start-at` their t0 are the same instant)."""
 MAX_UNITS = 100_000
 """The most units a report covers (a day of seconds; 69 days of minutes): each unit with calls
 holds its own histograms, and one stray row far out would otherwise make a report of
@@ -86,23 +91,27 @@ def report(
     scaling: Path | None = None,
     t0_unix_us: int | None = None,
     on_progress: Callable[[int], None] = lambda done: None,
+    mixed_runs: bool = False,
+    t0_tolerance_ms: float = T0_TOLERANCE_MS,
 ) -> ReportResult:
     """Merge `results`, write `output_dir/summary.json` and the figures; `on_progress(bytes read)`.
 
     `scaling` is a scaling.csv of the run; `t0_unix_us` the run's t0 on the wall clock (Unix µs,
-    `invoker replay` prints it), which places the calls on scaling.csv's clock."""
+    `invoker replay` prints it), which places the calls on scaling.csv's clock. `mixed_runs`
+    merges files of different runs instead of refusing them."""
     histogram.check()
     output_folder(output_dir)  # before the merge, which may take minutes
     rows = MappingRows(read_mapping(mapping)) if mapping else None
     observed = read_scaling(scaling) if scaling is not None else None
     infer = coldstarts.ColdInference(observed, t0_unix_us) if observed is not None and t0_unix_us is not None else None
-    merged = merge_results(results, on_progress, rows.profiled_us if rows else lambda endpoint: None, infer)
+    merged = merge_results(results, on_progress, rows.profiled_us if rows else lambda endpoint: None,
+                           infer_cold=infer, mixed_runs=mixed_runs)  # fmt: skip
     scheduled = Scheduled.from_load(load) if load else None
     profiles = function_profiles(rows, merged.per_function.entries) if rows else None
     summary = build_summary(
         merged, results=[str(p) for p in results], load=load, mapping=mapping, scheduled=scheduled,
         warmup_units=warmup, measured_units=duration, granularity=granularity, function_profiles=profiles,
-        scaling=scaling, observed=observed, t0_unix_us=t0_unix_us,
+        scaling=scaling, observed=observed, t0_unix_us=t0_unix_us, t0_tolerance_ms=t0_tolerance_ms,
     )  # fmt: skip
     written = [summary.write(Path(output_dir) / "summary.json")]
     written += report_figures.write_figures(merged, summary, Path(output_dir), file_format)
@@ -137,6 +146,51 @@ def warnings(merged: MergedResults, calls_per_unit: np.ndarray | None, load_path
     return found
 
 
+def worker_warnings(merged: MergedResults, t0_tolerance_ms: float = T0_TOLERANCE_MS) -> list[str]:
+    """Runs merged together, and per run: workers whose t0 differ, shards missing or doubled."""
+    found = []
+    runs = merged.run_ids
+    if len(runs) > 1:
+        found.append(f"merged {len(runs)} runs ({', '.join(map(_run, runs))}) as --allow-mixed-runs asks: their "
+                     "calls add up as if they were one run")
+    for run_id in runs:
+        workers = [w for w in merged.workers if w.run_id == run_id and parse_shard_label(w.shard)]
+        timed = sorted((w for w in workers if w.t0_unix_us is not None), key=lambda w: w.t0_unix_us)
+        if timed and timed[-1].t0_unix_us - timed[0].t0_unix_us > t0_tolerance_ms * 1000:
+            found.append(
+                f"run {_run(run_id)}: t0 differs by {(timed[-1].t0_unix_us - timed[0].t0_unix_us) / 1e6:,.3f} s "
+                f"between workers ({_worker(timed[0])} first, {_worker(timed[-1])} last): their schedules are that "
+                "far apart; start every shard with one --start-at"
+            )
+        shards = [parse_shard_label(w.shard) for w in workers]
+        counts = sorted({count for _, count in shards})
+        if len(counts) > 1:
+            found.append(f"run {_run(run_id)}: shards of {' and '.join(map(str, counts))} workers "
+                         f"({', '.join(sorted({w.shard for w in workers}))}): the shards do not partition one load")
+            continue
+        if not counts:
+            continue
+        missing = sorted(set(range(1, counts[0] + 1)) - {index for index, _ in shards})
+        if missing:
+            found.append(f"run {_run(run_id)}: no results of shard(s) {_ranges(missing)} of {counts[0]}: their calls "
+                         "are missing")
+        for index in sorted({index for index, _ in shards}):
+            twice = [w for w, (i, _) in zip(workers, shards) if i == index]
+            if len(twice) > 1:
+                found.append(f"run {_run(run_id)}: shard {index}/{counts[0]} comes from {len(twice)} workers "
+                             f"({', '.join(map(_worker, twice))}): the calls of each are counted")
+    return found
+
+
+def _run(run_id: str) -> str:
+    return run_id or "(none)"
+
+
+def _worker(worker: WorkerRead) -> str:
+    t0 = format_instant(worker.t0_unix_us * 1000, 3) if worker.t0_unix_us is not None else "t0 unknown"
+    return f"shard {worker.shard} on {worker.host or '?'} at {t0}"
+
+
 def _ranges(numbers: list[int]) -> str:
     """Sorted `[1, 2, 3, 7]` → `1–3, 7`."""
     runs = []
@@ -162,6 +216,7 @@ def build_summary(
     scaling: Path | None = None,
     observed: pd.DataFrame | None = None,
     t0_unix_us: int | None = None,
+    t0_tolerance_ms: float = T0_TOLERANCE_MS,
 ) -> Summary:
     """The `summary.json` of `merged` (see `loadcore.summary`).
 
@@ -211,7 +266,8 @@ def build_summary(
                         min(f.units) if f.units else None, max(f.units) if f.units else None)
             for f in merged.files
         ],
-        warnings=warnings(merged, calls_per_unit, scheduled.path if scheduled else None) + notes,
+        warnings=warnings(merged, calls_per_unit, scheduled.path if scheduled else None)
+        + worker_warnings(merged, t0_tolerance_ms) + notes,
         measured=PhaseSummary.of(
             merged.measured,
             merged.warmup_calls,
@@ -222,6 +278,7 @@ def build_summary(
         functions=_functions(merged, function_profiles),
         kinds=_kinds(merged),
         cold_starts=cold_starts,
+        workers=_workers(merged),
     )
 
 
@@ -447,3 +504,34 @@ def _instances(observed: pd.DataFrame, functions: list[ColdStartFunction], t0_un
             time_s, ready, pending = time_s + [end_s], ready + ready[-1:], pending + pending[-1:]
         series.append(InstanceSeries(name, time_s, ready, pending))
     return series
+
+
+def _workers(merged: MergedResults) -> list[WorkerSummary]:
+    """One entry per worker, by run, shard and t0; t0 offsets against the run's earliest."""
+    earliest = {}
+    for worker in merged.workers:
+        if worker.t0_unix_us is not None:
+            earliest[worker.run_id] = min(earliest.get(worker.run_id, worker.t0_unix_us), worker.t0_unix_us)
+    nothing = CallStats(BREAKDOWN_SIGNIFICANT_FIGURES)
+    summaries = []
+    for code, worker in enumerate(merged.workers):
+        stats = merged.per_worker.entries.get(code, nothing)
+        summaries.append(WorkerSummary(
+            run_id=worker.run_id or None,
+            shard=worker.shard or None,
+            host=worker.host or None,
+            t0_unix_us=worker.t0_unix_us,
+            t0_offset_us=worker.t0_unix_us - earliest[worker.run_id] if worker.t0_unix_us is not None else None,
+            files=[str(path) for path in worker.files],
+            calls=stats.calls,
+            errors=stats.errors,
+            warmup_calls=worker.warmup_calls,
+            send_lag_us=Distribution(stats.percentiles("send_lag_us")),
+            latency_from_schedule_us=Distribution(stats.percentiles("latency_from_schedule_us")),
+        ))
+    return sorted(summaries, key=_worker_order)
+
+
+def _worker_order(worker: WorkerSummary) -> tuple:
+    index, count = parse_shard_label(worker.shard or "") or (0, 0)
+    return worker.run_id or "", count, index, worker.host or "", worker.t0_unix_us or 0, worker.files

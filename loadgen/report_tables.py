@@ -6,12 +6,13 @@ from rich.text import Text
 
 from loadcore.console import printable
 from loadcore.mappingfile import KIND_SYNTHETIC
+from loadcore.runs import format_instant
 from loadcore.summary import Summary
 from loadgen.report_figures import COLD_SOURCES, WORST_FUNCTIONS, function_label
 
 
-def _ms(value_us) -> str:
-    return "–" if value_us is None else f"{value_us / 1000:,.1f}"
+def _ms(value_us, digits: int = 1) -> str:
+    return "–" if value_us is None else f"{value_us / 1000:,.{digits}f}"
 
 
 def render_functions(summary: Summary, console: Console, limit: int = WORST_FUNCTIONS) -> None:
@@ -120,3 +121,35 @@ def render_cold_starts(summary: Summary, console: Console, limit: int = COLD_FUN
 
 def _count(value) -> str:
     return "–" if value is None else f"{value:,}"
+
+
+def render_workers(summary: Summary, console: Console) -> None:
+    """Per-worker table of the measured phase (when more than one worker's rows were merged)."""
+    workers = summary.workers
+    if len(workers) < 2:
+        return
+    several_runs = len({worker.run_id for worker in workers}) > 1
+    table = Table(title="Workers (measured phase)")
+    if several_runs:
+        table.add_column("run", overflow="fold")
+    for name in ("shard", "host"):
+        table.add_column(name, overflow="fold")
+    for name in ("calls", "errors", "send lag p50 ms", "send lag p99 ms"):
+        table.add_column(name, justify="right")
+    table.add_column("t0 (UTC)")
+    table.add_column("t0 + ms", justify="right")
+    for worker in workers:
+        lag = worker.send_lag_us
+        cells = [] if not several_runs else [Text(printable(worker.run_id or "–"))]
+        cells += [
+            Text(printable(worker.shard or ", ".join(worker.files))),
+            Text(printable(worker.host or "–")),
+            f"{worker.calls:,}",
+            f"{worker.errors:,}",
+            _ms(lag["p50"], 3),
+            _ms(lag["p99"], 3),
+            format_instant(worker.t0_unix_us * 1000, 3) if worker.t0_unix_us is not None else "–",
+            _ms(worker.t0_offset_us, 3),
+        ]
+        table.add_row(*cells, style="red" if worker.errors else None)
+    console.print(table)

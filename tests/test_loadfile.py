@@ -127,7 +127,7 @@ def test_each_call_reaches_its_protocol_with_its_own_payload(tmp_path, monkeypat
     path = tmp_path / "load.json"
     write(path, [([300_000, 100_000, 200_000], [0, 1, 0], {"runtime_ms": np.array([30, 10, 20]),
                                                            "memory_mib": np.array([3, 1, ABSENT])})])
-    schedule, _ = load_schedule(ReplayOptions(load=path, granularity="second", warmup=0, duration=1))
+    schedule = load_schedule(ReplayOptions(load=path, granularity="second", warmup=0, duration=1)).schedule
     assert schedule.payload["runtime_ms"].tolist() == [10, 20, 30]
     seen = []
 

@@ -193,7 +193,7 @@ def children_of(pid):
 def test_a_child_runs_its_event_loop_on_its_core_and_grpc_threads_on_the_cores_left_over(emulator, tmp_path):
     cpus = usable_cpus()
     load = write_load(tmp_path / "load.json", [even_calls([FAST], 200)] * 2)
-    schedule, _ = load_schedule(ReplayOptions(load=load, granularity="second", warmup=0, duration=2))
+    schedule = load_schedule(ReplayOptions(load=load, granularity="second", warmup=0, duration=2)).schedule
     seen = {}
 
     def watch(deadline):
@@ -317,9 +317,10 @@ def test_malformed_load_json_is_a_one_line_error(content, expected, tmp_path):
 @pytest.mark.parametrize(
     "option, expected",
     [
-        (["--shard", "0/2"], "--shard '0/2': expected 1 ≤ I ≤ N"),
+        (["--shard", "0/2"], "--shard '0/2': expected I/N with 1 ≤ I ≤ N ≤ 10,000"),
+        (["--shard", "1/99999999999999999999"], "--shard '1/99999999999999999999': expected I/N with 1 ≤ I ≤ N ≤ 10,000"),
         (["--shard", "half"], "--shard 'half': expected I/N, e.g. 1/4"),
-        (["--shard", "1/99999999999999999999"], "--shard '1/99999999999999999999': expected N ≤ 100,000 workers"),
+        (["--shard", "1/10001"], "--shard '1/10001': expected I/N with 1 ≤ I ≤ N ≤ 10,000"),
         (["--ingress", "nohost"], "--ingress 'nohost': expected HOST:PORT, a host name or IP address (no scheme) and a port from 1 to 65535"),
         (["--timeout", "0"], "--timeout 0: expected a number of seconds above 0 and at most 86400"),
         (["--timeout", "inf"], "--timeout inf: expected a number of seconds above 0 and at most 86400"),

@@ -89,7 +89,7 @@ def options(load, port):
 
 
 def test_a_child_killed_mid_run_leaves_its_rows_and_the_others_run_to_the_end(emulator, tmp_path):
-    schedule, _ = load_schedule(options(write_load(tmp_path / "load.json", seconds=2, per_second=40), emulator.port))
+    schedule = load_schedule(options(write_load(tmp_path / "load.json", seconds=2, per_second=40), emulator.port)).schedule
     sink = Collect()
     first_rows = threading.Event()
 
@@ -116,7 +116,7 @@ def test_a_child_killed_mid_run_leaves_its_rows_and_the_others_run_to_the_end(em
 
 
 def test_a_child_failing_before_it_is_ready_ends_the_run_with_no_call_sent(emulator, tmp_path):
-    schedule, _ = load_schedule(options(write_load(tmp_path / "load.json", seconds=1), emulator.port))
+    schedule = load_schedule(options(write_load(tmp_path / "load.json", seconds=1), emulator.port)).schedule
     broken = replace(schedule, protocols=("no-such-protocol",) * len(schedule.protocols))
     sink = Collect()
     result = run_children(broken, Target(ingress=f"127.0.0.1:{emulator.port}"), 2, sink)

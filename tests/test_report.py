@@ -22,7 +22,10 @@ FIGURES = ("latency-cdf", "send-lag-cdf", "latency-per-unit", "calls-per-unit", 
 MAGIC = {"png": b"\x89PNG\r\n\x1a\n", "pdf": b"%PDF-", "svg": b"<?xml"}
 
 
-def results_rows(n: int, units: int = 6, warmup: int = 2, seed: int = 0) -> list[tuple]:
+PROVENANCE = ("20261203T100000Z-0123456789ab", "1/1", "worker-a", 1_796_292_000_000_000)
+
+
+def results_rows(n: int, units: int = 6, warmup: int = 2, seed: int = 0, provenance: tuple = PROVENANCE) -> list[tuple]:
     """Rows as `invoker replay` writes them, in completion order."""
     rng = np.random.default_rng(seed)
     rows = []
@@ -38,6 +41,7 @@ def results_rows(n: int, units: int = 6, warmup: int = 2, seed: int = 0) -> list
             unit, "warmup" if unit < warmup else "measure", endpoint, str(uuid.UUID(int=int(rng.integers(2**62)))),
             scheduled, scheduled + lag, lag, latency, latency + lag, status, error, latency // 2 if status == "OK" else "",
             "", "", "", "", "",
+            *provenance,
         ))
     rows.sort(key=lambda row: row[5] + row[7])
     return rows
@@ -255,8 +259,8 @@ def test_summary_json_reads_back_into_the_same_typed_summary(tmp_path):
         Summary.read(tmp_path / "other.json")
 
 
-NO_VALUES = ("",) * (len(COLUMNS) - 11)
-"""The reply and payload columns of a call with none (after `error`)."""
+NO_VALUES = ("",) * (len(COLUMNS) - 11 - len(PROVENANCE)) + PROVENANCE
+"""The reply and payload columns of a call with none (after `error`), and the provenance of `results_rows`."""
 
 
 def one_bad_row(tmp_path, column, value, row=5, rows=None):

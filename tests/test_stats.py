@@ -41,6 +41,10 @@ def make_rows(n: int, seed: int = 0, warmup: int = 0) -> list[dict]:
             "cold": "",
             "requested_runtime_ms": "",
             "requested_memory_mib": "",
+            "run_id": "r1",
+            "shard": "1/1",
+            "host": "h",
+            "t0_unix_us": 0,
         })
     assert set(rows[0]) == set(COLUMNS)
     return rows

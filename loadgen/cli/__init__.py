@@ -1,7 +1,7 @@
 """The `loadgen` command: a thin Typer layer over the library, one module per command."""
 
 from loadcore.cli import new_app
-from loadgen.cli import deploy, generate, observe, plot, report, run, sample
+from loadgen.cli import deploy, generate, observe, plot, report, run, sample, shards
 
 app = new_app("Trace-driven load generation for serverless clusters (master node).")
 app.command("generate")(generate.generate)
@@ -11,6 +11,7 @@ app.command("observe")(observe.observe)
 app.command("report")(report.report)
 app.command("plot")(plot.plot)
 app.command("sample")(sample.sample)
+app.command("shards")(shards.shards)
 
 
 def main() -> None:

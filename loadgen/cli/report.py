@@ -8,7 +8,14 @@ from loadcore.console import print_data, progress, render_phase, summary_console
 from loadcore.units import parse_unix_us
 from loadgen import report as library
 from loadgen.cli import options
-from loadgen.report_tables import COLD_FUNCTIONS, WORST_FUNCTIONS, render_cold_starts, render_functions, render_kinds
+from loadgen.report_tables import (
+    COLD_FUNCTIONS,
+    WORST_FUNCTIONS,
+    render_cold_starts,
+    render_functions,
+    render_kinds,
+    render_workers,
+)
 
 
 def report(
@@ -25,6 +32,12 @@ def report(
                                             "instances over time, and cold starts inferred for calls whose replies did not say."),
     t0: str = typer.Option(None, help="The run's t0 as invoker replay printed it (RFC 3339, or Unix µs): places the "
                                       "calls on scaling.csv's clock."),
+    allow_mixed_runs: bool = typer.Option(
+        False, "--allow-mixed-runs", help="Merge files of different runs (run ids) instead of refusing them."
+    ),
+    t0_tolerance: float = typer.Option(
+        library.T0_TOLERANCE_MS, min=0.0, help="Warn when the t0 of one run's workers differ by more (ms)."
+    ),
 ) -> None:
     """Merge invoker results, print the measured phase's summary, write summary.json and figures."""
     total = sum(path.stat().st_size for path in results if path.is_file())
@@ -36,6 +49,7 @@ def report(
             file_format=file_format.value, scaling=scaling,
             t0_unix_us=parse_unix_us(t0, "--t0") if t0 is not None else None,
             on_progress=lambda done: bar.update(task, completed=done),
+            mixed_runs=allow_mixed_runs, t0_tolerance_ms=t0_tolerance,
         )  # fmt: skip
     print_report(result, top)
 
@@ -50,4 +64,5 @@ def print_report(result: library.ReportResult, top: int = WORST_FUNCTIONS) -> No
     render_kinds(result.summary, console)
     render_functions(result.summary, console, limit=top)
     render_cold_starts(result.summary, console, limit=min(top, COLD_FUNCTIONS))
+    render_workers(result.summary, console)
     print_data(console, f"wrote {', '.join(str(path) for path in result.written)}")
