@@ -40,7 +40,7 @@ def parse_start_at(text: str, now_ns: int, min_lead_s: float) -> int:
     ahead = (instant - now_ns) / NS_PER_S
     now = f"now {format_instant(now_ns, 1)}"
     if ahead <= 0:
-        raise InputError(f"--start-at {text}: {_duration(-ahead)} in the past ({now}); give a time at least "
+        raise InputError(f"--start-at {text}: {_duration(abs(ahead))} in the past ({now}); give a time at least "
                          f"{_duration(min_lead_s)} ahead")
     if ahead < min_lead_s:
         raise InputError(f"--start-at {text}: only {_duration(ahead)} ahead ({now}); this invoker needs at least "
