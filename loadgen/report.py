@@ -158,7 +158,7 @@ def worker_warnings(merged: MergedResults, t0_tolerance_ms: float = T0_TOLERANCE
         timed = sorted((w for w in workers if w.t0_unix_us is not None), key=lambda w: w.t0_unix_us)
         if timed and timed[-1].t0_unix_us - timed[0].t0_unix_us > t0_tolerance_ms * 1000:
             found.append(
-                f"run {_run(run_id)}: t0 differs by {(timed[-1].t0_unix_us - timed[0].t0_unix_us) / 1e6:,.3f} s "
+                f"run {_run(run_id)}: t0 differs by {_span(timed[-1].t0_unix_us - timed[0].t0_unix_us)} "
                 f"between workers ({_worker(timed[0])} first, {_worker(timed[-1])} last): their schedules are that "
                 "far apart; start every shard with one --start-at"
             )
@@ -180,6 +180,10 @@ def worker_warnings(merged: MergedResults, t0_tolerance_ms: float = T0_TOLERANCE
                 found.append(f"run {_run(run_id)}: shard {index}/{counts[0]} comes from {len(twice)} workers "
                              f"({', '.join(map(_worker, twice))}): the calls of each are counted")
     return found
+
+
+def _span(us: int) -> str:
+    return f"{us / 1000:,.3f} ms" if us < 1_000_000 else f"{us / 1e6:,.3f} s"
 
 
 def _run(run_id: str) -> str:

@@ -128,8 +128,10 @@ def render_workers(summary: Summary, console: Console) -> None:
     workers = summary.workers
     if len(workers) < 2:
         return
-    several_runs = len({worker.run_id for worker in workers}) > 1
-    table = Table(title="Workers (measured phase)")
+    runs = {worker.run_id for worker in workers}
+    several_runs = len(runs) > 1
+    of_run = f" of run {next(iter(runs))}" if not several_runs and None not in runs else ""
+    table = Table(title=Text(printable(f"Workers{of_run} (measured phase)")))
     if several_runs:
         table.add_column("run", overflow="fold")
     for name in ("shard", "host"):
@@ -137,7 +139,7 @@ def render_workers(summary: Summary, console: Console) -> None:
     for name in ("calls", "errors", "send lag p50 ms", "send lag p99 ms"):
         table.add_column(name, justify="right")
     table.add_column("t0 (UTC)")
-    table.add_column("t0 + ms", justify="right")
+    table.add_column("t0 offset ms", justify="right")
     for worker in workers:
         lag = worker.send_lag_us
         cells = [] if not several_runs else [Text(printable(worker.run_id or "–"))]

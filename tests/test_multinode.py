@@ -25,6 +25,12 @@ from loadgen.cli import app as loadgen_app
 UNIT_US = 1_000_000
 COUNTS = [90, 24, 18, 15, 12, 9, 6, 3]  # calls per second of f0 … f7: one function too hot for one of 3 workers
 ENDPOINTS = [f"f{e}.default.example.com" for e in range(len(COUNTS))]
+STAGGER_S = 1.0  # between the starts of the workers
+ON_TIME_MS = 250
+"""How late a shard's first call may be and still count as on the shared axis: a quarter of the
+stagger, which workers on their own time axes would be off by. On a quiet 2-core machine the
+server saw each function's first call 0.7-2.8 ms after t0 + its offset (first send lag
+~0.1 ms); with other work on both cores (load average 7) up to ~200 ms."""
 
 
 def load_units(units: int) -> list[list[tuple[int, str]]]:
@@ -67,7 +73,7 @@ def test_three_shards_started_a_second_apart_replay_every_call_once_on_one_time_
     port, seen = arrivals
     units = load_units(3)
     load = write_load(tmp_path / "load.json", units)
-    start_ns = (time.time_ns() + 11 * 1_000_000_000) // 1_000_000 * 1_000_000
+    start_ns = (time.time_ns() + 12 * 1_000_000_000) // 1_000_000 * 1_000_000
     start_at = format_instant(start_ns, 3)
     workers = []
     for index in (1, 2, 3):
@@ -75,7 +81,7 @@ def test_three_shards_started_a_second_apart_replay_every_call_once_on_one_time_
         command = replay_command(load, tmp_path / f"w{index}.csv", port, "--shard", f"{index}/3", "--split-hot",
                                  "--start-at", start_at, "--host-name", f"node-{index}", *extra)  # fmt: skip
         workers.append(subprocess.Popen(command, stderr=subprocess.PIPE, text=True))
-        time.sleep(1.0)
+        time.sleep(STAGGER_S)
     outputs = [worker.communicate(timeout=60)[1] for worker in workers]
     assert [worker.returncode for worker in workers] == [0, 0, 0], outputs
 
@@ -92,7 +98,7 @@ def test_three_shards_started_a_second_apart_replay_every_call_once_on_one_time_
         assert set(file.shard) == {f"{index}/3"} and set(file.host) == {f"node-{index}"}
         assert set(file.t0_unix_us) == {start_ns // 1000}
         first = file.sort_values("scheduled_us").iloc[0]
-        assert 0 <= first.lag_us < 5_000, first  # sent when due on the shared axis
+        assert 0 <= first.lag_us < ON_TIME_MS * 1000, first  # sent when due on the shared axis
         calls = plan.shard_calls[index - 1]
         assert (f"run {next(iter(run_ids))}, shard {index}/3 ({calls:,} of {plan.calls:,} calls; max/mean calls per "
                 f"shard 1.00), host node-{index}, t0 {format_instant(start_ns)}") in output
@@ -101,7 +107,7 @@ def test_three_shards_started_a_second_apart_replay_every_call_once_on_one_time_
     first_due = rows.groupby("endpoint").scheduled_us.min()
     first_arrival = pd.DataFrame(seen, columns=["ns", "endpoint"]).groupby("endpoint").ns.min()
     late_ms = (first_arrival - start_ns - first_due * 1000) / 1e6
-    assert late_ms.between(0, 20).all(), late_ms
+    assert late_ms.between(0, ON_TIME_MS).all(), late_ms.tolist()
 
     result = CliRunner().invoke(loadgen_app, ["report", *(str(tmp_path / f"w{i}.csv") for i in (3, 1, 2)),
                                               "--load", str(load), "--output-dir", str(tmp_path / "report")])
@@ -119,7 +125,7 @@ def test_three_shards_started_a_second_apart_replay_every_call_once_on_one_time_
         assert worker["t0_unix_us"] == start_ns // 1000 and worker["t0_offset_us"] == 0
         assert worker["run_id"] == next(iter(run_ids))
         assert worker["send_lag_us"]["max"] == measured_rows.lag_us.max()
-    assert "Workers (measured phase)" in result.output and "node-3" in result.output
+    assert f"Workers of run {next(iter(run_ids))} (measured phase)" in result.output and "node-3" in result.output
 
 
 def test_start_at_too_near_for_the_processes_to_connect_calls_the_run_off_before_any_call(arrivals, tmp_path):
@@ -189,7 +195,7 @@ def test_shards_started_by_hand_with_one_run_id_are_merged_with_a_warning_that_t
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert [w["shard"] for w in summary["workers"]] == ["1/2", "2/2"]
     skew = summary["workers"][1]["t0_offset_us"]
-    assert skew > 900_000  # the second started after the first one's second of calls
+    assert skew > 1_000_000  # the second started after the first one's second of calls
     warning = next(w for w in summary["warnings"] if "t0 differs" in w)
     assert warning.startswith(f"run exp-7: t0 differs by {skew / 1e6:,.3f} s between workers (shard 1/2 on ")
     assert warning.endswith("start every shard with one --start-at")

@@ -113,15 +113,17 @@ def test_connection_per_call_still_gives_one_row_per_call(emulator, tmp_path):
     assert len(rows) == 12 and (rows.status == "OK").all()
 
 
-def test_shards_partition_the_load_by_function(emulator, tmp_path):
-    endpoints = [FAST, FAST2, LOCAL, BROKEN]
-    units = [even_calls(endpoints, 20), even_calls(endpoints[::-1], 12)]
+def test_shards_partition_the_load_by_function_balanced_by_calls(emulator, tmp_path):
+    calls = {FAST: 7, FAST2: 3, LOCAL: 2, BROKEN: 1}  # per unit; by first appearance, 3 shards would get 8, 3, 2
+    units = [sorted((k * 1_000_000 // n + 1000 * i, e) for i, (e, n) in enumerate(calls.items()) for k in range(n))] * 2
     load = write_load(tmp_path / "load.json", units)
     parts = []
     for index in (1, 2, 3):
-        run(load, tmp_path / f"{index}.csv", emulator.port, warmup=0, duration=2, shard=(index, 3))
+        outcome = run(load, tmp_path / f"{index}.csv", emulator.port, warmup=0, duration=2, shard=(index, 3))
         parts.append(read(tmp_path / f"{index}.csv"))
-    assert [set(part.endpoint) for part in parts] == [{FAST, BROKEN}, {FAST2}, {LOCAL}]
+        assert outcome.shard_calls == (14, 6, 6) and outcome.provenance.shard == f"{index}/3"
+    assert [set(part.endpoint) for part in parts] == [{FAST}, {FAST2}, {LOCAL, BROKEN}]
+    assert len({part.run_id.iloc[0] for part in parts}) == 3  # started one after the other, without --start-at
     together = pd.concat(parts)
     expected = sorted((u * 1_000_000 + t, e) for u, calls in enumerate(units) for t, e in calls)
     assert sorted(zip(together.scheduled_us, together.endpoint)) == expected
@@ -333,6 +335,8 @@ def test_malformed_load_json_is_a_one_line_error(content, expected, tmp_path):
                                    f"and a port from 1 to 65535")
           for ingress in ("127.0.0.1:", ":50061", "127.0.0.1:abc", "127.0.0.1:99999", "http://127.0.0.1:50061",
                           "127.0.0.1:0", "a b:1")),
+        (["--split-hot"], "--split-hot: only with --shard I/N"),
+        (["--run-id", "my run"], "--run-id 'my run': expected 1-128 letters, digits or ._:+- (starting with a letter or digit)"),
     ],
 )
 def test_bad_options_are_one_line_errors(option, expected, tmp_path):

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from loadcore.mappingfile import COLUMNS as MAPPING_COLUMNS, write_mapping
+from loadcore.errors import InputError
 from loadcore.results import COLUMNS, ResultsChunks
 from loadcore.summary import Summary
 from loadgen.cli import app
@@ -378,3 +379,88 @@ def test_data_is_printed_as_data_escapes_and_markup_included(tmp_path):
                   f"wrote {out}/summary.json"):
         assert shown in result.output
     assert (out / "worst-functions-p99.png").read_bytes().startswith(MAGIC["png"])
+def shard_files(tmp_path, rows, labels, hosts=None, t0s=None, run="run-a") -> list[str]:
+    """Rows split by function over workers with these shard labels (and hosts, t0s)."""
+    files = []
+    for k, label in enumerate(labels):
+        provenance = (run, label, (hosts or [f"node-{k}"] * len(labels))[k], (t0s or [PROVENANCE[3]] * len(labels))[k])
+        mine = [r[:12] + provenance for r in rows if ENDPOINTS.index(r[2]) % len(labels) == k]
+        files.append(write_results(tmp_path / f"w{k}.csv", mine))
+    return files
+
+
+def test_per_worker_breakdown_counts_each_workers_measured_calls(tmp_path):
+    rows = results_rows(3000)
+    files = shard_files(tmp_path, rows, ["1/3", "2/3", "3/3"], t0s=[PROVENANCE[3], PROVENANCE[3] + 250, PROVENANCE[3]])
+    summary = summarise(files)
+    assert summary["warnings"] == []  # 0.25 ms apart is within the default 1 ms
+    workers = summary["workers"]
+    assert [(w["shard"], w["host"], w["files"], w["t0_offset_us"]) for w in workers] == [
+        ("1/3", "node-0", [files[0]], 0), ("2/3", "node-1", [files[1]], 250), ("3/3", "node-2", [files[2]], 0)]
+    for k, worker in enumerate(workers):
+        mine = [r for r in rows if ENDPOINTS.index(r[2]) % 3 == k]
+        measured = [r for r in mine if r[1] == "measure"]
+        assert worker["calls"] == len(measured) and worker["warmup_calls"] == len(mine) - len(measured)
+        assert worker["errors"] == sum(r[9] != "OK" for r in measured)
+        assert worker["send_lag_us"]["max"] == max(r[6] for r in measured)
+    assert sum(w["calls"] for w in workers) == summary["measured"]["calls"]
+    late = summarise(files, t0_tolerance_ms=0.1)["warnings"]
+    assert late == [f"run run-a: t0 differs by 0.250 ms between workers (shard 1/3 on node-0 at "
+                    f"2026-12-03T10:00:00.000Z first, shard 2/3 on node-1 at 2026-12-03T10:00:00.000Z last): their "
+                    f"schedules are that far apart; start every shard with one --start-at"]
+
+
+def test_a_missing_a_doubled_and_a_foreign_shard_are_reported(tmp_path):
+    rows = results_rows(1200)
+    missing = summarise(shard_files(tmp_path, rows, ["1/4", "2/4", "4/4"]))["warnings"]
+    assert missing == ["run run-a: no results of shard(s) 3 of 4: their calls are missing"]
+    doubled = summarise(shard_files(tmp_path, rows, ["1/2", "2/2", "2/2"], hosts=["a", "b", "c"]))["warnings"]
+    assert doubled == ["run run-a: shard 2/2 comes from 2 workers (shard 2/2 on b at 2026-12-03T10:00:00.000Z, "
+                       "shard 2/2 on c at 2026-12-03T10:00:00.000Z): the calls of each are counted"]
+    foreign = summarise(shard_files(tmp_path, rows, ["1/2", "2/3"]))["warnings"]
+    assert foreign == ["run run-a: shards of 2 and 3 workers (1/2, 2/3): the shards do not partition one load"]
+
+
+def test_files_from_before_the_provenance_columns_still_read_one_worker_each(tmp_path):
+    rows = results_rows(600)
+    old = []
+    for k in range(2):
+        path = tmp_path / f"old{k}.csv"
+        with open(path, "w", newline="") as file:
+            writer = csv.writer(file, lineterminator="\n")
+            writer.writerow(COLUMNS[:12])
+            writer.writerows(r[:12] for r in rows[k::2])
+        old.append(str(path))
+    summary = summarise(old)
+    assert summary["warnings"] == [] and summary["measured"]["calls"] == sum(r[1] == "measure" for r in rows)
+    assert [(w["run_id"], w["shard"], w["host"], w["t0_unix_us"], w["files"]) for w in summary["workers"]] == [
+        (None, None, None, None, [old[0]]), (None, None, None, None, [old[1]])]
+    table = pd.concat(list(ResultsChunks(old[0])))
+    assert (table["run_id"] == "").all() and table["t0_unix_us"].isna().all()
+    new = write_results(tmp_path / "new.csv", rows)
+    with pytest.raises(InputError, match=r"new.csv: rows of run '20261203T100000Z-0123456789ab', but .*old0.csv has "
+                                         r"run \(none: a file from before run ids\)"):
+        merge_results([old[0], new])
+
+
+def test_a_bad_shard_label_names_its_line(tmp_path):
+    rows = results_rows(100, provenance=("run-a", "4/3", "h", 1))
+    result = run(write_results(tmp_path / "latency.csv", rows), "--output-dir", tmp_path)
+    assert result.exit_code == 2
+    assert result.output.strip() == (f"Error: {tmp_path / 'latency.csv'}: line 2, column 'shard': '4/3', expected I/N "
+                                     "with 1 ≤ I ≤ N, or empty")
+
+
+def test_the_console_shows_the_workers_and_an_older_summary_json_still_reads(tmp_path):
+    files = shard_files(tmp_path, results_rows(900), ["1/2", "2/2"], hosts=["alpha", "beta"])
+    out = tmp_path / "out"
+    result = run(*files, "--output-dir", out)
+    assert result.exit_code == 0, result.output
+    assert "Workers of run run-a (measured phase)" in result.output
+    assert [line.split("│")[1:3] for line in result.output.splitlines() if "alpha" in line or "beta" in line][-2:] == [
+        [" 1/2   ", " alpha "], [" 2/2   ", " beta  "]]
+    document = json.loads((out / "summary.json").read_text())
+    assert Summary.read(out / "summary.json").workers[1].host == "beta"
+    del document["workers"]
+    (out / "old.json").write_text(json.dumps(document))
+    assert Summary.read(out / "old.json").workers == []
