@@ -1,7 +1,7 @@
 """Benchmark `loadgen report` on large results files, and `CallStats.add_rows` per row.
 
 Writes N synthetic results rows (default 4 million, 250 endpoints, 22 minute units, 2 % failures
-with quoted multi-line error details) split over two worker files, runs `loadgen report` on
+with quoted multi-line error details) split over two worker files (shards 1/2 and 2/2 of one run), runs `loadgen report` on
 them in a child process, and prints the wall time, rows/s and the child's peak memory (max
 RSS from wait4). Memory should stay flat as N grows, apart from the 8 bytes per row of the
 de-duplication set. Then times `CallStats.add_rows` on batches of rows, the invoker's per-call
@@ -26,7 +26,10 @@ UNITS = 22
 ENDPOINTS = 250
 
 
-def write_results(path: Path, rows: int, seed: int, id_offset: int) -> None:
+RUN = ("20261203T100000Z-0123456789ab", 1_796_292_000_000_000)  # run id, t0 (µs)
+
+
+def write_results(path: Path, rows: int, seed: int, id_offset: int, shard: str) -> None:
     import numpy as np
     import pandas as pd
 
@@ -56,6 +59,10 @@ def write_results(path: Path, rows: int, seed: int, id_offset: int) -> None:
             "status": np.where(failed, "UNAVAILABLE", "OK"),
             "error": np.where(failed, 'connect failed: "refused",\nretrying', ""),
             "service_us": np.where(failed, "", (latency // 2).astype(str)),
+            "run_id": RUN[0],
+            "shard": shard,
+            "host": f"worker-{shard[0]}",
+            "t0_unix_us": RUN[1],
         }, columns=list(COLUMNS))
         table.to_csv(path, mode="w" if start == 0 else "a", header=start == 0, index=False, lineterminator="\n")
 
@@ -79,7 +86,8 @@ def time_add(rows: int = 200_000, batch: int = 64) -> float:
     from loadcore.results import ResultRow
     from loadcore.stats import CallStats
 
-    rows_batch = [ResultRow(3, "measure", "e", "id", 0, 5, 5, 1000, 1005, "OK", "", 500, "", "e-1", "false", "", "")] * batch
+    rows_batch = [ResultRow(3, "measure", "e", "id", 0, 5, 5, 1000, 1005, "OK", "", 500, "", "e-1", "false", "", "",
+                            RUN[0], "1/2", "w", RUN[1])] * batch
     stats = CallStats()
     started = time.perf_counter()
     for _ in range(rows // batch):
@@ -97,7 +105,7 @@ def main() -> None:
     if args.write_only:
         for number in range(2):
             write_results(args.write_only / f"worker{number + 1}.csv", args.rows // 2, seed=number,
-                          id_offset=number * args.rows)
+                          id_offset=number * args.rows, shard=f"{number + 1}/2")
         return
     # This process stays small (no numpy/pandas) while it starts the report: a child's peak RSS
     # counts its parent's memory at fork time.
