@@ -36,7 +36,7 @@ def parse_start_at(text: str, now_ns: int, min_lead_s: float) -> int:
     now). Malformed text, a time without a zone, and a time less than `min_lead_s` (what the
     caller needs to get ready) or more than `MAX_LEAD_S` ahead of `now_ns` are `InputError`s."""
     relative = _RELATIVE.fullmatch(text)
-    instant = now_ns + round(float(relative.group(1)) * NS_PER_S) if relative else _absolute(text)
+    instant = _whole_ms(now_ns + round(float(relative.group(1)) * NS_PER_S)) if relative else _absolute(text)
     ahead = (instant - now_ns) / NS_PER_S
     now = f"now {format_instant(now_ns, 1)}"
     if ahead <= 0:
@@ -48,6 +48,11 @@ def parse_start_at(text: str, now_ns: int, min_lead_s: float) -> int:
     if ahead > MAX_LEAD_S:
         raise InputError(f"--start-at {text}: {_duration(ahead)} ahead ({now}); at most {_duration(MAX_LEAD_S)}")
     return instant
+
+
+def _whole_ms(ns: int) -> int:
+    """A relative start rounded to the millisecond, so that its run id reads well."""
+    return ns // 1_000_000 * 1_000_000
 
 
 def _absolute(text: str) -> int:

@@ -172,8 +172,8 @@ def worker_warnings(merged: MergedResults, t0_tolerance_ms: float = T0_TOLERANCE
             continue
         missing = sorted(set(range(1, counts[0] + 1)) - {index for index, _ in shards})
         if missing:
-            found.append(f"run {_run(run_id)}: no results of shard(s) {_ranges(missing)} of {counts[0]}: their calls "
-                         "are missing")
+            found.append(f"run {_run(run_id)}: no rows from shard(s) {_ranges(missing)} of {counts[0]}: their calls "
+                         "are missing, unless those shards had none")
         for index in sorted({index for index, _ in shards}):
             twice = [w for w, (i, _) in zip(workers, shards) if i == index]
             if len(twice) > 1:

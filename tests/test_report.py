@@ -413,7 +413,7 @@ def test_per_worker_breakdown_counts_each_workers_measured_calls(tmp_path):
 def test_a_missing_a_doubled_and_a_foreign_shard_are_reported(tmp_path):
     rows = results_rows(1200)
     missing = summarise(shard_files(tmp_path, rows, ["1/4", "2/4", "4/4"]))["warnings"]
-    assert missing == ["run run-a: no results of shard(s) 3 of 4: their calls are missing"]
+    assert missing == ["run run-a: no rows from shard(s) 3 of 4: their calls are missing, unless those shards had none"]
     doubled = summarise(shard_files(tmp_path, rows, ["1/2", "2/2", "2/2"], hosts=["a", "b", "c"]))["warnings"]
     assert doubled == ["run run-a: shard 2/2 comes from 2 workers (shard 2/2 on b at 2026-12-03T10:00:00.000Z, "
                        "shard 2/2 on c at 2026-12-03T10:00:00.000Z): the calls of each are counted"]

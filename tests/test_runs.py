@@ -23,6 +23,7 @@ S = 1_000_000_000
     ("2026-12-04T09:59:59Z", NOW + (24 * 3600 - 1) * S),
     ("+30", NOW + 30 * S),
     ("+7.25", NOW + 7 * S + S // 4),
+    ("+7.0000009", NOW + 7 * S),  # relative instants are whole milliseconds
 ])  # fmt: skip
 def test_start_at_reads_rfc3339_with_any_zone_and_relative_seconds(text, instant):
     assert parse_start_at(text, NOW, 3.0) == instant

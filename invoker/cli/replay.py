@@ -67,6 +67,9 @@ def replay(
         host_name=host_name,
     )
     console = summary_console(stderr=True)
+    if options.start_at is not None and not quiet:
+        console.print(f"t0 at {format_instant(options.start_at, 3)}, in {(options.start_at - time.time_ns()) / 1e9:,.1f} s",
+                      soft_wrap=True, markup=False, highlight=False)  # fmt: skip
     columns = (
         TextColumn("{task.fields[issued]:,} issued"),
         TextColumn("{task.fields[in_flight]:,} in flight"),
