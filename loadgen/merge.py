@@ -123,8 +123,11 @@ class WorkerRead:
     warmup_calls: int = 0
 
     @property
-    def key(self) -> tuple:
-        return self.run_id, self.shard, self.host, self.t0_unix_us
+    def label(self) -> str:
+        """`shard I/N on <host>`, or the files of a worker that did not record itself."""
+        if not self.shard:
+            return ", ".join(path.name for path in self.files)
+        return f"shard {self.shard} on {self.host}" if self.host else f"shard {self.shard}"
 
 
 @dataclass

@@ -192,7 +192,7 @@ def _run(run_id: str) -> str:
 
 def _worker(worker: WorkerRead) -> str:
     t0 = format_instant(worker.t0_unix_us * 1000, 3) if worker.t0_unix_us is not None else "t0 unknown"
-    return f"shard {worker.shard} on {worker.host or '?'} at {t0}"
+    return f"{worker.label} at {t0}"
 
 
 def _ranges(numbers: list[int]) -> str:

@@ -1,10 +1,11 @@
 """The figures of `loadgen report`, from the merged results and the summary built from them:
-`latency-cdf` (both anchors, log x), `send-lag-cdf`, `latency-per-unit` (p50/p99/p99.9 per
-unit, warm-up shaded), `calls-per-unit` (issued, OK and failed, vs scheduled) and
-`worst-functions-p99` (the `WORST_FUNCTIONS` worst functions); when some calls have a slowdown,
-`slowdown-cdf` (per-call slowdown, one line per kind); when calls have cold-start flags,
-`latency-cdf-cold-warm` (cold and warm calls apart), and with a scaling.csv, `instances` (ready
-and pending instances over time of the functions with the most cold calls)."""
+`latency-cdf` (both anchors, log x), `send-lag-cdf` (one curve per worker too when there are
+several), `latency-per-unit` (p50/p99/p99.9 per unit, warm-up shaded), `calls-per-unit`
+(issued, OK and failed, vs scheduled) and `worst-functions-p99` (the `WORST_FUNCTIONS` worst
+functions); when some calls have a slowdown, `slowdown-cdf` (per-call slowdown, one line per
+kind); when calls have cold-start flags, `latency-cdf-cold-warm` (cold and warm calls apart),
+and with a scaling.csv, `instances` (ready and pending instances over time of the functions
+with the most cold calls)."""
 
 from pathlib import Path
 
@@ -24,6 +25,7 @@ MARKED_UNITS = 500  # per-unit lines get a marker per point up to this many unit
 COLD_SOURCES = {"reported": "reported by the replies", "inferred": "inferred from scaling.csv",
                 "reported and inferred": "reported by the replies or inferred from scaling.csv", "none": "unknown"}
 """How the summary's `cold_starts.source` reads in titles."""
+WORST_WORKERS = 10
 
 
 def function_label(function: FunctionSummary) -> str:
@@ -88,9 +90,20 @@ def _cdf_axes(axes, xlabel: str, title: str, quantity: str = "latency") -> None:
 
 
 def _send_lag_cdf(merged: MergedResults, out_dir: Path, file_format: str) -> Path:
+    """The send lag of all calls, and of each worker when several were merged (the
+    `WORST_WORKERS` with the highest p99), so a worker that could not keep up stands out."""
     figure, axes = figures.new_figure()
     values, fractions = cdf(merged.measured.histogram("send_lag_us"))
-    axes.step(values / 1000, fractions, where="post")
+    several = len(merged.per_worker) > 1
+    axes.step(values / 1000, fractions, where="post", linewidth=2.5 if several else None,
+              label="all workers" if several else None)  # fmt: skip
+    if several:
+        worst = sorted(merged.per_worker.items(), key=lambda item: -(item[1].percentiles("send_lag_us")["p99"] or 0))
+        for code, stats in worst[:WORST_WORKERS]:
+            values, fractions = cdf(stats.histogram("send_lag_us"))
+            axes.step(values / 1000, fractions, where="post", linewidth=1, label=printable(merged.workers[code].label))
+        for text in axes.legend(loc="lower right", fontsize=7).get_texts():
+            text.set_parse_math(False)  # hosts and file names are data, '$' included
     axes.set_xscale("symlog", linthresh=0.01)
     axes.set_xlabel("send lag = sent − scheduled (ms; linear below 0.01 ms, log above)")
     axes.set_ylabel("fraction of calls ≤ lag")
