@@ -150,7 +150,7 @@ def replay(options: ReplayOptions, on_progress: Callable[[ReplayProgress], None]
             check_output(path)
     share = load_schedule(options)
     schedule, warnings = share.schedule, share.warnings
-    start_ns = began_unix_ns if options.start_at is None else options.start_at
+    start_ns = began_unix_ns // 1000 * 1000 if options.start_at is None else options.start_at  # µs read well
     provenance = Provenance(
         run_id=options.run_id or derive_run_id(start_ns, share.identity),
         shard="{}/{}".format(*(options.shard or (1, 1))),
