@@ -52,10 +52,10 @@ def arrivals(monkeypatch):
     seen: list[tuple[int, str]] = []
     lookup = emulate.Emulation.function_for
 
-    def recording(self, context):
+    def recording(self, context, *args):
         endpoint = dict(context.invocation_metadata()).get(ENDPOINT_HEADER, "")
         seen.append((time.time_ns(), endpoint))
-        return lookup(self, context)
+        return lookup(self, context, *args)
 
     monkeypatch.setattr(emulate.Emulation, "function_for", recording)
     function = emulate.EmulatedFunction("fast", emulate.ServiceTime([0, 100], [2.0, 2.0]))

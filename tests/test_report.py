@@ -384,7 +384,7 @@ def shard_files(tmp_path, rows, labels, hosts=None, t0s=None, run="run-a") -> li
     files = []
     for k, label in enumerate(labels):
         provenance = (run, label, (hosts or [f"node-{k}"] * len(labels))[k], (t0s or [PROVENANCE[3]] * len(labels))[k])
-        mine = [r[:12] + provenance for r in rows if ENDPOINTS.index(r[2]) % len(labels) == k]
+        mine = [r[:-len(provenance)] + provenance for r in rows if ENDPOINTS.index(r[2]) % len(labels) == k]
         files.append(write_results(tmp_path / f"w{k}.csv", mine))
     return files
 

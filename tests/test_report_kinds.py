@@ -30,7 +30,8 @@ def write_rows(path, rows):
                                       status, "" if status == "OK" else "boom", service_us=latency - 100,
                                       memory_usage_kb=1024 if synthetic else "", instance="", cold="",
                                       requested_runtime_ms=runtime if synthetic else "",
-                                      requested_memory_mib=1 if synthetic else ""))
+                                      requested_memory_mib=1 if synthetic else "", run_id="run-a", shard="1/1",
+                                      host="h", t0_unix_us=1))
     return path
 
 
