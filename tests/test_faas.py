@@ -208,12 +208,13 @@ def test_emulator_options_for_synthetic_functions_need_a_mapping(args, message):
     assert result.exit_code == 2 and message in result.output
 
 
-def test_the_results_columns_name_the_reply_and_the_load_json_payload_in_row_order():
+def test_the_results_columns_name_the_reply_the_load_json_payload_and_the_provenance_in_row_order():
     from loadcore.loadfile import PAYLOAD_FIELDS
-    from loadcore.results import COLUMNS, PAYLOAD_COLUMNS, REPLY_COLUMNS, REQUIRED_COLUMNS
+    from loadcore.results import COLUMNS, PAYLOAD_COLUMNS, PROVENANCE_COLUMNS, REPLY_COLUMNS, REQUIRED_COLUMNS, Provenance
 
     assert PAYLOAD_COLUMNS == tuple(f"requested_{name}" for name in PAYLOAD_FIELDS)
-    assert COLUMNS == (*REQUIRED_COLUMNS[:-1], *REPLY_COLUMNS, *PAYLOAD_COLUMNS) and REQUIRED_COLUMNS[-1] == REPLY_COLUMNS[0]
+    assert COLUMNS == (*REQUIRED_COLUMNS[:-1], *REPLY_COLUMNS, *PAYLOAD_COLUMNS, *PROVENANCE_COLUMNS)
+    assert REQUIRED_COLUMNS[-1] == REPLY_COLUMNS[0] and Provenance._fields == PROVENANCE_COLUMNS
 
 
 def test_bad_synthetic_inputs_are_one_line_errors_with_exit_code_2(tmp_path, small_trace_workdir):
