@@ -165,12 +165,12 @@ def run_children(
     target: Target,
     processes: int,
     sink: Reporter,
-    start: Callable[[], T0] = lambda: T0.after(START_MARGIN_NS),
+    start: Callable[[], T0] | None = None,
     provenance: Provenance = Provenance(),
 ) -> RunResult:
     """Split the schedule over child processes, relay their rows into `sink`.
 
-    Once every child is ready, `start()` gives their t0 (by default `START_MARGIN_NS` later);
+    Once every child is ready, `start()` gives their t0 (without it, `START_MARGIN_NS` later);
     when it raises `InputError` (`--start-at` too near) the children are stopped before
     sending anything and the error is raised here.
     """
@@ -194,7 +194,7 @@ def run_children(
                 child.kill()  # none has issued a call yet
             return RunResult(None, 0.0, failures=(failed,))
         try:
-            t0 = start()
+            t0 = start() if start is not None else T0.after(START_MARGIN_NS)
         except InputError as error:
             late = error
         message = orjson.dumps({"t0": None if t0 is None else [t0.perf_ns, t0.unix_ns]})

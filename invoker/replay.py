@@ -11,9 +11,9 @@ Every row records the run it belongs to (`loadcore.results.PROVENANCE_COLUMNS`):
 moment this replay began), the shard, the host and the wall clock at t0.
 """
 
+import functools
 import signal
 import socket
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,15 +161,12 @@ def replay(options: ReplayOptions, on_progress: Callable[[ReplayProgress], None]
                         "one instant across workers whose clocks agree")
     writer = ResultsWriter(options.output, options.vswarm_lat)
     sink = _FileReporter(writer, schedule.units, on_progress)
+    start = None if options.start_at is None else functools.partial(T0.at, options.start_at, began_ns)
     try:
         if options.processes <= 1:
-            start = None if options.start_at is None else lambda: T0.at(options.start_at, began_ns)
             result = run_here(schedule, options.target, sink, start, provenance=provenance)
-        elif options.start_at is None:
-            result = run_children(schedule, options.target, options.processes, sink, provenance=provenance)
         else:
-            result = run_children(schedule, options.target, options.processes, sink,
-                                  lambda: T0.at(options.start_at, began_ns), provenance)  # fmt: skip
+            result = run_children(schedule, options.target, options.processes, sink, start, provenance)
     finally:
         writer.close()
     moved_us = clock.clock_moved_us(result.t0) if result.t0 is not None else 0
