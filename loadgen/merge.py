@@ -201,7 +201,8 @@ def merge_results(
         for table in chunks:
             fresh = seen.first_seen(table["invocation_id"])
             read.duplicate_rows += int((~fresh).sum())
-            _add(merged, read, table[fresh], workers.codes(read.path, table[fresh]), profiled, infer_cold)
+            new = table[fresh]
+            _add(merged, read, new, workers.codes(read.path, new), profiled, infer_cold)
             on_progress(done + chunks.bytes_read)
         done += chunks.bytes_read
         read.rows = chunks.rows
