@@ -27,7 +27,7 @@ from loadcore import histogram
 from loadcore.files import check_distinct, check_output
 from loadcore.loadfile import read_load
 from loadcore.results import PHASE_MEASURE, Provenance, ResultRow, ResultsWriter
-from loadcore.runs import derive_run_id
+from loadcore.runs import derive_run_id, replay_identity
 from loadcore.shards import plan_shards
 from loadcore.stats import CallStats
 from loadcore.summary import PhaseSummary
@@ -114,8 +114,7 @@ def load_schedule(options: ReplayOptions) -> Share:
     units = options.warmup + options.duration
     load = read_load(options.load, max_units=units)
     workers = options.shard[1] if options.shard else 1
-    identity = (f"{load.fingerprint()} {options.granularity} warmup {options.warmup} shards {workers}"
-                f"{' split-hot' if options.split_hot else ''}")  # fmt: skip
+    identity = replay_identity(load.fingerprint(), options.granularity, options.warmup, workers, options.split_hot)
     warnings = []
     if load.units < units:
         warnings.append(f"{options.load} has {load.units} units; replaying all of them "

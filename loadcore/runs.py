@@ -95,9 +95,16 @@ def format_instant(unix_ns: int, digits: int = 6) -> str:
     return text + (f".{ns:09d}"[: digits + 1] if digits else "") + "Z"
 
 
+def replay_identity(fingerprint: str, granularity: str, warmup: int, workers: int, split_hot: bool) -> str:
+    """What a run replays, as every worker of it (and the master that launches them) can write
+    it: the load's calls (`loadcore.loadfile.Load.fingerprint` of the units replayed), how units
+    are read, and how the calls are sharded."""
+    return f"{fingerprint} {granularity} warmup {warmup} shards {workers}{' split-hot' if split_hot else ''}"
+
+
 def derive_run_id(start_ns: int, identity: str) -> str:
     """The run id of a run that started at `start_ns` (Unix ns) and replayed what `identity`
-    describes (the same text on every worker of the run)."""
+    (`replay_identity`) describes."""
     seconds, ns = divmod(start_ns, NS_PER_S)
     stamp = (_EPOCH + timedelta(seconds=seconds)).strftime("%Y%m%dT%H%M%S")
     if ns:

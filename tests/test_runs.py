@@ -6,7 +6,7 @@ import pytest
 
 from invoker.clock import START_MARGIN_NS, T0, clock_moved_us, read_clocks
 from loadcore.errors import InputError
-from loadcore.runs import MAX_LEAD_S, check_run_id, derive_run_id, format_instant, parse_start_at
+from loadcore.runs import MAX_LEAD_S, check_run_id, derive_run_id, format_instant, parse_start_at, replay_identity
 
 NOW = 1_796_292_000_000_000_000  # 2026-12-03T10:00:00Z
 S = 1_000_000_000
@@ -65,12 +65,15 @@ def test_instants_print_in_utc_with_the_digits_asked():
 
 
 def test_run_ids_are_the_same_for_the_same_start_and_replay_and_differ_otherwise():
-    run = derive_run_id(NOW, "fingerprint second warmup 1 shards 3")
-    assert run == derive_run_id(NOW, "fingerprint second warmup 1 shards 3")
+    identity = replay_identity("fingerprint", "second", 1, 3, False)
+    run = derive_run_id(NOW, identity)
+    assert run == derive_run_id(NOW, replay_identity("fingerprint", "second", 1, 3, False))
     assert run.startswith("20261203T100000Z-") and len(run) == len("20261203T100000Z-") + 12
-    assert derive_run_id(NOW + S // 4, "x").startswith("20261203T100000.25Z-")
-    assert len({run, derive_run_id(NOW + 1, "fingerprint second warmup 1 shards 3"),
-                derive_run_id(NOW, "fingerprint second warmup 1 shards 4")}) == 3  # fmt: skip
+    assert derive_run_id(NOW + S // 4, identity).startswith("20261203T100000.25Z-")
+    others = [derive_run_id(NOW + 1, identity)] + [derive_run_id(NOW, replay_identity(*changed)) for changed in (
+        ("other", "second", 1, 3, False), ("fingerprint", "minute", 1, 3, False), ("fingerprint", "second", 2, 3, False),
+        ("fingerprint", "second", 1, 4, False), ("fingerprint", "second", 1, 3, True))]
+    assert len({run, *others}) == 7
     assert check_run_id("exp-2.a:b+c") == "exp-2.a:b+c"
     for bad in ("", "-x", "a,b", "a b", "a\nb", "x" * 129):
         with pytest.raises(InputError, match="--run-id"):
