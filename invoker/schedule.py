@@ -90,7 +90,7 @@ def parse_shard(text: str) -> tuple[int, int]:
     if "/" not in text:
         raise InputError(f"--shard {text!r}: expected I/N, e.g. 1/4")
     shard = parse_shard_label(text.strip())
-    if shard is None or shard[1] > MAX_WORKERS:
+    if shard is None:
         raise InputError(f"--shard {text!r}: expected I/N with 1 ≤ I ≤ N ≤ {MAX_WORKERS:,}")
     return shard
 

@@ -46,8 +46,10 @@ stay readable, with that column empty (NaN for integers): every file has the fir
 and `cold`, one from before run ids lacks the provenance columns.
 The reader holds every row to what a replay can write: integers (no `1e20`, `inf` or `nan`),
 none negative but `lag_us`, and a call due within its unit, `scheduled_us` of unit `u` in
-[u·unit, (u + 1)·unit) for a second or a minute, within `MAX_RUN_US` of t0; anything else is
-an `InputError` naming the line, never a value the statistics would silently clip.
+[u·unit, (u + 1)·unit) for a second or a minute, within `MAX_RUN_US` of t0; a `shard` of
+`I/N` with N ≤ `loadcore.shards.MAX_WORKERS` and a `run_id` as `loadcore.runs` makes them (or
+empty, in older files); anything else is an `InputError` naming the line, never a value the
+statistics would silently clip or a worker the report would make up.
 
 `ResultsWriter` streams rows so that the file on disk is a readable CSV at every moment.
 `ResultsChunks` reads a file back in blocks of complete records, each a validated DataFrame,
@@ -71,6 +73,8 @@ import numpy as np
 from loadcore.csvrecords import check_field_counts, unquoted
 from loadcore.errors import InputError
 from loadcore.files import AppendFile, open_input
+from loadcore.runs import RUN_ID_FORM, is_run_id
+from loadcore.shards import MAX_WORKERS
 from loadcore.units import UNIT_US
 
 if TYPE_CHECKING:  # the reader's tables; the invoker's processes only write rows and import no pandas
@@ -123,7 +127,7 @@ MAX_RUN_US = 14 * 24 * 3600 * 1_000_000
 """The longest run a results file can describe: the 14 days of the longest Azure trace."""
 TEXT_COLUMNS = ("phase", "endpoint", "invocation_id", "status", "error", "instance", "cold", "run_id", "shard", "host")
 REQUIRED_TEXT = ("phase", "endpoint", "invocation_id", "status")
-_SHARD = re.compile(r"(\d{1,9})/(\d{1,9})")
+_SHARD = re.compile(r"(\d{1,5})/(\d{1,5})")
 
 
 class Provenance(NamedTuple):
@@ -136,12 +140,13 @@ class Provenance(NamedTuple):
 
 
 def parse_shard_label(label: str) -> tuple[int, int] | None:
-    """(I, N) of a `shard` value `I/N` with 1 ≤ I ≤ N; None if it is not one."""
+    """(I, N) of a shard `I/N` with 1 ≤ I ≤ N ≤ `loadcore.shards.MAX_WORKERS` (the `shard`
+    column, `--shard`); None if it is not one."""
     match = _SHARD.fullmatch(label)
     if match is None:
         return None
     index, count = int(match.group(1)), int(match.group(2))
-    return (index, count) if 1 <= index <= count else None
+    return (index, count) if 1 <= index <= count <= MAX_WORKERS else None
 
 PHASE_WARMUP = "warmup"
 PHASE_MEASURE = "measure"
@@ -305,11 +310,15 @@ class ResultsChunks:
             if empty.any():
                 row = int(np.flatnonzero(empty)[0])
                 raise InputError(f"{self.path}: line {line_of(row)}, column {column!r}: empty, expected a value")
-        for label in pd.unique(table["shard"]):
-            if label != NO_VALUE and parse_shard_label(label) is None:
-                row = int(np.flatnonzero((table["shard"] == label).to_numpy())[0])
-                raise InputError(f"{self.path}: line {line_of(row)}, column 'shard': {label!r}, expected I/N "
-                                 "with 1 ≤ I ≤ N, or empty")
+        for column, valid, expected in (
+            ("shard", parse_shard_label, f"I/N with 1 ≤ I ≤ N ≤ {MAX_WORKERS:,}"),
+            ("run_id", is_run_id, f"a run id, {RUN_ID_FORM}"),
+        ):
+            for value in pd.unique(table[column]):  # one value per worker: checked once
+                if value != NO_VALUE and not valid(value):
+                    row = int(np.flatnonzero((table[column] == value).to_numpy())[0])
+                    raise InputError(f"{self.path}: line {line_of(row)}, column {column!r}: {value!r}, expected "
+                                     f"{expected}, or empty")
         for column, allowed, expected in (("phase", PHASES, " or ".join(PHASES)),
                                           ("cold", COLD_VALUES, f"{COLD_TRUE}, {COLD_FALSE} or empty")):
             wrong = ~table[column].isin(allowed).to_numpy()

@@ -30,6 +30,10 @@ if TYPE_CHECKING:  # reading load.json needs pandas; `--processes` children impo
     from loadcore.loadfile import Load
 
 MAX_WORKERS = 10_000
+"""The most shards a load may be split into (`--shard I/N`, `loadgen shards --workers`): far
+more workers than a cluster has (a shard beyond the number of functions is empty unless
+`--split-hot`), and the one bound of N, so every shard label a results file records is checked
+against it too."""
 UNBALANCED = 1.1
 
 
@@ -89,14 +93,6 @@ class ShardPlan:
             return f"{busiest} ({int(np.count_nonzero(self.endpoint_calls)):,} functions, kept whole unless too hot)"
         return (f"{busiest}: {self.endpoints[hottest]} alone has {int(self.endpoint_calls[hottest]):,} of "
                 f"{self.calls:,}; --split-hot spreads functions too hot for one worker")
-
-
-def plan_file(path: Path, workers: int, split_hot: bool = False, max_units: int | None = None) -> tuple["Load", ShardPlan]:
-    """The first `max_units` units of load.json at `path` and their plan over `workers` shards."""
-    from loadcore.loadfile import read_load  # pandas, which `--processes` children do without
-
-    load = read_load(path, max_units)
-    return load, plan_shards(load, workers, split_hot)
 
 
 def plan_file(path: Path, workers: int, split_hot: bool = False,

@@ -5,7 +5,8 @@ Files are read block by block (`loadcore.results.ResultsChunks`) into mergeable 
 with a requested runtime went to a synthetic function, any other to a proxy) and per worker,
 and the measured calls' slowdowns (`Slowdowns`). A worker is one invoker run as its rows
 record it (`loadcore.results.PROVENANCE_COLUMNS`: run id, shard, host, t0); rows of files older
-than those columns make one worker per file. Files of different runs (different run ids) are
+than those columns make one worker per file; a report covers at most
+`loadcore.shards.MAX_WORKERS` workers. Files of different runs (different run ids) are
 refused unless `mixed_runs` allows them: two runs of one load.json would otherwise add up to
 more calls than it holds, with nothing to show it.
 
@@ -40,6 +41,7 @@ from loadcore.results import (
     ResultsChunks,
     due_within,
 )
+from loadcore.shards import MAX_WORKERS
 from loadcore.stats import BREAKDOWN_SIGNIFICANT_FIGURES, SUMMARY_SIGNIFICANT_FIGURES, CallStats, StatsByKey
 from loadcore.units import UNIT_US
 
@@ -243,6 +245,9 @@ class _Workers:
         code = self.index.get(key)
         if code is None:
             self._check_run(path, run_id)
+            if len(self.merged.workers) == MAX_WORKERS:
+                raise InputError(f"{path}: rows of more than {MAX_WORKERS:,} workers (distinct run_id, shard, host and "
+                                 f"t0_unix_us); a report covers at most {MAX_WORKERS:,}, the most shards of a run")
             code = self.index[key] = len(self.merged.workers)
             self.merged.workers.append(WorkerRead(*key[:4]))
         worker = self.merged.workers[code]

@@ -12,6 +12,7 @@ up to the last unit with results. Files of several runs are refused unless `mixe
 missing or doubled) and their breakdown is the summary's `workers`.
 """
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +101,8 @@ def report(
     `invoker replay` prints it), which places the calls on scaling.csv's clock. `mixed_runs`
     merges files of different runs instead of refusing them."""
     histogram.check()
+    if not 0 <= t0_tolerance_ms < math.inf:  # nan compares false: it would silence every t0 warning
+        raise InputError(f"--t0-tolerance {t0_tolerance_ms:g}: expected a finite number of milliseconds, 0 or more")
     output_folder(output_dir)  # before the merge, which may take minutes
     rows = MappingRows(read_mapping(mapping)) if mapping else None
     observed = read_scaling(scaling) if scaling is not None else None

@@ -379,6 +379,8 @@ def test_data_is_printed_as_data_escapes_and_markup_included(tmp_path):
                   f"wrote {out}/summary.json"):
         assert shown in result.output
     assert (out / "worst-functions-p99.png").read_bytes().startswith(MAGIC["png"])
+
+
 def shard_files(tmp_path, rows, labels, hosts=None, t0s=None, run="run-a") -> list[str]:
     """Rows split by function over workers with these shard labels (and hosts, t0s)."""
     files = []
@@ -424,12 +426,12 @@ def test_a_missing_a_doubled_and_a_foreign_shard_are_reported(tmp_path):
 def test_files_from_before_the_provenance_columns_still_read_one_worker_each(tmp_path):
     rows = results_rows(600)
     old = []
-    for k in range(2):
+    for k, width in enumerate((12, 15)):  # the first columns, then with the synthetic functions' columns
         path = tmp_path / f"old{k}.csv"
         with open(path, "w", newline="") as file:
             writer = csv.writer(file, lineterminator="\n")
-            writer.writerow(COLUMNS[:12])
-            writer.writerows(r[:12] for r in rows[k::2])
+            writer.writerow(COLUMNS[:width])
+            writer.writerows(r[:width] for r in rows[k::2])
         old.append(str(path))
     summary = summarise(old)
     assert summary["warnings"] == [] and summary["measured"]["calls"] == sum(r[1] == "measure" for r in rows)
@@ -443,12 +445,53 @@ def test_files_from_before_the_provenance_columns_still_read_one_worker_each(tmp
         merge_results([old[0], new])
 
 
-def test_a_bad_shard_label_names_its_line(tmp_path):
-    rows = results_rows(100, provenance=("run-a", "4/3", "h", 1))
-    result = run(write_results(tmp_path / "latency.csv", rows), "--output-dir", tmp_path)
+@pytest.mark.parametrize("column, value, expected", [
+    ("shard", "4/3", "'4/3', expected I/N with 1 ≤ I ≤ N ≤ 10,000, or empty"),
+    ("shard", "1/10001", "'1/10001', expected I/N with 1 ≤ I ≤ N ≤ 10,000, or empty"),
+    ("shard", "1/99999999999999999999", "'1/99999999999999999999', expected I/N with 1 ≤ I ≤ N ≤ 10,000, or empty"),
+    ("run_id", "run a", "'run a', expected a run id, 1-128 letters, digits or ._:+- (starting with a letter or digit), "
+                        "or empty"),
+    ("run_id", "\x1b[2J", "'\\x1b[2J', expected a run id"),
+    ("t0_unix_us", "-1", "-1, expected a non-negative integer (µs)"),
+    ("t0_unix_us", "1e400", "inf, expected a non-negative integer (µs)"),
+])  # fmt: skip
+def test_a_bad_provenance_value_names_its_line(tmp_path, column, value, expected):
+    path, line = one_bad_row(tmp_path, column, value)
+    result = run(path, "--output-dir", tmp_path)
     assert result.exit_code == 2
-    assert result.output.strip() == (f"Error: {tmp_path / 'latency.csv'}: line 2, column 'shard': '4/3', expected I/N "
-                                     "with 1 ≤ I ≤ N, or empty")
+    assert result.output.startswith(f"Error: {path}: line {line}, column {column!r}: {expected}")
+    assert len(result.output.splitlines()) == 1
+
+
+def test_the_workers_are_printed_and_drawn_as_data(tmp_path):
+    """Hosts come from results files: an escape or markup in one must not reach the terminal
+    as such, nor a '$' break the send-lag figure's legend."""
+    hosts = ["\x1b[31mred\x1b[0m", "[bold]b[/]", r"x$\frac$y"]
+    files = shard_files(tmp_path, results_rows(900), ["1/3", "2/3", "3/3"], hosts=hosts)
+    out = tmp_path / "out"
+    result = run(*files, "--output-dir", out)
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output
+    for shown in (r"\x1b[31mred\x1b[0m", "[bold]b[/]", r"x$\frac$y"):
+        assert shown in result.output
+    assert (out / "send-lag-cdf.png").read_bytes().startswith(MAGIC["png"])
+
+
+@pytest.mark.parametrize("value", ["nan", "-1", "inf"])
+def test_a_t0_tolerance_that_would_silence_or_break_the_check_is_refused(tmp_path, value):
+    result = run(write_results(tmp_path / "latency.csv", results_rows(50)), "--t0-tolerance", value,
+                 "--output-dir", tmp_path)  # fmt: skip
+    assert result.exit_code == 2
+    assert result.output == f"Error: --t0-tolerance {float(value):g}: expected a finite number of milliseconds, 0 or more\n"
+
+
+def test_a_report_of_more_workers_than_it_can_hold_is_refused(tmp_path):
+    rows = [r[:-2] + (f"h{i}",) + r[-1:] for i, r in enumerate(results_rows(10_001))]
+    path = write_results(tmp_path / "latency.csv", rows)
+    result = run(path, "--output-dir", tmp_path)
+    assert result.exit_code == 2
+    assert result.output == (f"Error: {path}: rows of more than 10,000 workers (distinct run_id, shard, host and "
+                             "t0_unix_us); a report covers at most 10,000, the most shards of a run\n")
 
 
 def test_the_console_shows_the_workers_and_an_older_summary_json_still_reads(tmp_path):

@@ -36,7 +36,7 @@ def report(
         False, "--allow-mixed-runs", help="Merge files of different runs (run ids) instead of refusing them."
     ),
     t0_tolerance: float = typer.Option(
-        library.T0_TOLERANCE_MS, min=0.0, help="Warn when the t0 of one run's workers differ by more (ms)."
+        library.T0_TOLERANCE_MS, help="Warn when the t0 of one run's workers differ by more (ms)."
     ),
 ) -> None:
     """Merge invoker results, print the measured phase's summary, write summary.json and figures."""
