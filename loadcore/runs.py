@@ -17,6 +17,7 @@ import hashlib
 import re
 from datetime import datetime, timedelta, timezone
 
+from loadcore import names
 from loadcore.errors import InputError
 
 NS_PER_S = 1_000_000_000
@@ -36,17 +37,22 @@ def parse_start_at(text: str, now_ns: int, min_lead_s: float) -> int:
     now). Malformed text, a time without a zone, and a time less than `min_lead_s` (what the
     caller needs to get ready) or more than `MAX_LEAD_S` ahead of `now_ns` are `InputError`s."""
     relative = _RELATIVE.fullmatch(text)
-    instant = _whole_ms(now_ns + round(float(relative.group(1)) * NS_PER_S)) if relative else _absolute(text)
-    ahead = (instant - now_ns) / NS_PER_S
+    if relative:
+        ahead = float(relative.group(1))
+        instant = _whole_ms(now_ns + round(ahead * NS_PER_S)) if ahead <= MAX_LEAD_S else now_ns
+    else:
+        instant = _absolute(text)
+        ahead = (instant - now_ns) / NS_PER_S
     now = f"now {format_instant(now_ns, 1)}"
-    if ahead <= 0:
-        raise InputError(f"--start-at {text}: {_duration(abs(ahead))} in the past ({now}); give a time at least "
-                         f"{_duration(min_lead_s)} ahead")
-    if ahead < min_lead_s:
-        raise InputError(f"--start-at {text}: only {_duration(ahead)} ahead ({now}); this invoker needs at least "
-                         f"{_duration(min_lead_s)} to read load.json and connect first")
     if ahead > MAX_LEAD_S:
-        raise InputError(f"--start-at {text}: {_duration(ahead)} ahead ({now}); at most {_duration(MAX_LEAD_S)}")
+        raise InputError(f"--start-at {text!r}: {_duration(ahead)} ahead ({now}); expected at most "
+                         f"{_duration(MAX_LEAD_S)} ahead")
+    if ahead <= 0:
+        raise InputError(f"--start-at {text!r}: {_duration(abs(ahead))} in the past ({now}); expected a time at "
+                         f"least {_duration(min_lead_s)} ahead")
+    if ahead < min_lead_s:
+        raise InputError(f"--start-at {text!r}: only {_duration(ahead)} ahead ({now}); expected at least "
+                         f"{_duration(min_lead_s)} ahead, for this invoker to read load.json and connect first")
     return instant
 
 
@@ -62,8 +68,8 @@ def _absolute(text: str) -> int:
         raise InputError(f"--start-at {text!r}: expected {START_AT_FORMS}")
     year, month, day, hour, minute, second, fraction, zone = match.groups()
     if zone is None:
-        raise InputError(f"--start-at {text!r}: no time zone; add Z for UTC (e.g. {text.strip()}Z) or an offset "
-                         "such as +01:00")
+        raise InputError(f"--start-at {text!r}: no time zone; expected Z for UTC (e.g. {text.strip()}Z) or an "
+                         "offset such as +01:00")
     try:
         offset = timedelta(0) if zone in "Zz" else _offset(zone)
         moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second),
@@ -112,8 +118,25 @@ def derive_run_id(start_ns: int, identity: str) -> str:
     return f"{stamp}Z-{hashlib.sha256(identity.encode()).hexdigest()[:12]}"
 
 
+RUN_ID_FORM = "1-128 letters, digits or ._:+- (starting with a letter or digit)"
+
+
+def is_run_id(text: str) -> bool:
+    """True for a run id: a derived one, or one `check_run_id` accepts."""
+    return _RUN_ID.fullmatch(text) is not None
+
+
 def check_run_id(text: str) -> str:
     """A run id given by the user (`--run-id`): letters, digits and `._:+-`, at most 128."""
-    if not _RUN_ID.fullmatch(text):
-        raise InputError(f"--run-id {text!r}: expected 1-128 letters, digits or ._:+- (starting with a letter or digit)")
+    if not is_run_id(text):
+        raise InputError(f"--run-id {text!r}: expected {RUN_ID_FORM}")
+    return text
+
+
+def check_host_name(text: str) -> str:
+    """The name a worker records in the `host` column (`--host-name`): a host name as
+    `loadcore.names` checks it, so that it can only ever be shown as itself."""
+    if not names.is_host_name(text):
+        raise InputError(f"--host-name {text!r}: expected a host name (letters, digits, '-' and '.', at most "
+                         f"{names.MAX_HOST_NAME} characters; no scheme, port or spaces)")
     return text

@@ -147,7 +147,7 @@ def test_bad_start_at_values_are_one_line_errors_that_leave_earlier_results_alon
     for value, expected in (
         ("2020-01-01T00:00:00Z", "in the past"),
         ("+1", "only 1.0 s ahead"),
-        ("2026-12-03T10:00:00", "no time zone; add Z for UTC"),
+        ("2026-12-03T10:00:00", "no time zone; expected Z for UTC"),
         ("10:00", "expected an RFC 3339 time with a zone"),
         ("2026-12-03T25:00:00Z", "hour must be in 0..23"),
     ):

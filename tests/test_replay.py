@@ -337,6 +337,9 @@ def test_malformed_load_json_is_a_one_line_error(content, expected, tmp_path):
                           "127.0.0.1:0", "a b:1")),
         (["--split-hot"], "--split-hot: only with --shard I/N"),
         (["--run-id", "my run"], "--run-id 'my run': expected 1-128 letters, digits or ._:+- (starting with a letter or digit)"),
+        *((["--host-name", name], f"--host-name {name!r}: expected a host name (letters, digits, '-' and '.', at most "
+                                  "253 characters; no scheme, port or spaces)")
+          for name in ("node 1", "node_1", "", "http://node", "node:80", "\x1b[2J", "x" * 254)),
     ],
 )
 def test_bad_options_are_one_line_errors(option, expected, tmp_path):

@@ -30,16 +30,20 @@ def test_start_at_reads_rfc3339_with_any_zone_and_relative_seconds(text, instant
 
 
 @pytest.mark.parametrize("text, message", [
-    ("2026-12-03T09:59:00Z", "--start-at 2026-12-03T09:59:00Z: 60.0 s in the past (now 2026-12-03T10:00:00.0Z); "
-                             "give a time at least 3.0 s ahead"),
-    ("2026-12-03T10:00:00Z", "--start-at 2026-12-03T10:00:00Z: 0.0 s in the past"),
-    ("2025-12-03T10:00:00Z", "--start-at 2025-12-03T10:00:00Z: 365.0 days in the past"),
-    ("2026-12-03T10:00:01Z", "--start-at 2026-12-03T10:00:01Z: only 1.0 s ahead (now 2026-12-03T10:00:00.0Z); this "
-                             "invoker needs at least 3.0 s to read load.json and connect first"),
-    ("+0.5", "--start-at +0.5: only 0.5 s ahead"),
-    ("2026-12-05T10:00:00Z", "--start-at 2026-12-05T10:00:00Z: 2.0 days ahead (now 2026-12-03T10:00:00.0Z); at most 24.0 h"),
-    ("2026-12-03T10:00:30", "--start-at '2026-12-03T10:00:30': no time zone; add Z for UTC (e.g. 2026-12-03T10:00:30Z) "
-                            "or an offset such as +01:00"),
+    ("2026-12-03T09:59:00Z", "--start-at '2026-12-03T09:59:00Z': 60.0 s in the past (now 2026-12-03T10:00:00.0Z); "
+                             "expected a time at least 3.0 s ahead"),
+    ("2026-12-03T10:00:00Z", "--start-at '2026-12-03T10:00:00Z': 0.0 s in the past"),
+    ("2025-12-03T10:00:00Z", "--start-at '2025-12-03T10:00:00Z': 365.0 days in the past"),
+    ("2026-12-03T10:00:01Z", "--start-at '2026-12-03T10:00:01Z': only 1.0 s ahead (now 2026-12-03T10:00:00.0Z); "
+                             "expected at least 3.0 s ahead, for this invoker to read load.json and connect first"),
+    ("+0.5", "--start-at '+0.5': only 0.5 s ahead"),
+    ("2026-12-05T10:00:00Z", "--start-at '2026-12-05T10:00:00Z': 2.0 days ahead (now 2026-12-03T10:00:00.0Z); "
+                             "expected at most 24.0 h ahead"),
+    ("+90000", "--start-at '+90000': 25.0 h ahead (now 2026-12-03T10:00:00.0Z); expected at most 24.0 h ahead"),
+    ("+1" + "0" * 400, "--start-at '+1" + "0" * 400 + "': inf days ahead"),
+    ("2026-12-03T10:00:30", "--start-at '2026-12-03T10:00:30': no time zone; expected Z for UTC (e.g. "
+                            "2026-12-03T10:00:30Z) or an offset such as +01:00"),
+    ("2026-12-03T10:00:30Z\nx", "--start-at '2026-12-03T10:00:30Z\\nx': expected an RFC 3339 time"),
     ("tomorrow", "--start-at 'tomorrow': expected an RFC 3339 time with a zone (e.g. 2026-12-03T10:00:00Z) or +SECONDS"),
     ("1796292030", "--start-at '1796292030': expected an RFC 3339 time"),
     ("30", "--start-at '30': expected an RFC 3339 time"),

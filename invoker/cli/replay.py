@@ -11,7 +11,7 @@ from invoker.replay import MIN_LEAD_S, ReplayOptions, ReplayOutcome, replay as r
 from invoker.schedule import parse_shard
 from loadcore.console import print_data, progress, render_phase, summary_console
 from loadcore.errors import InputError
-from loadcore.runs import check_run_id, format_instant, parse_start_at
+from loadcore.runs import check_host_name, check_run_id, format_instant, parse_start_at
 from loadcore.shards import max_over_mean
 from loadcore.units import Granularity, format_unix_us
 
@@ -41,7 +41,9 @@ def replay(
         None, help="Run id for every row [default: derived from load.json, the options that shape the run and "
         "the start instant, so shards started with one --start-at share it]."
     ),
-    host_name: str = typer.Option(None, help="Name recorded in the host column [default: this machine's host name]."),
+    host_name: str = typer.Option(
+        None, help="Host name recorded in the host column [default: this machine's host name]."
+    ),
     processes: int = typer.Option(1, help="Local processes to split the calls over (one core each; at most 4 per CPU)."),
     connection_per_call: bool = typer.Option(
         False, "--connection-per-call", help="Open a new connection for every call (like the old invoker)."
@@ -64,12 +66,12 @@ def replay(
         vswarm_lat=vswarm_lat,
         start_at=parse_start_at(start_at, time.time_ns(), MIN_LEAD_S) if start_at is not None else None,
         run_id=check_run_id(run_id) if run_id is not None else None,
-        host_name=host_name,
+        host_name=check_host_name(host_name) if host_name is not None else None,
     )
     console = summary_console(stderr=True)
     if options.start_at is not None and not quiet:
-        console.print(f"t0 at {format_instant(options.start_at, 3)}, in {(options.start_at - time.time_ns()) / 1e9:,.1f} s",
-                      soft_wrap=True, markup=False, highlight=False)  # fmt: skip
+        lead_s = (options.start_at - time.time_ns()) / 1e9
+        print_data(console, f"t0 at {format_instant(options.start_at, 3)}, in {lead_s:,.1f} s")
     columns = (
         TextColumn("{task.fields[issued]:,} issued"),
         TextColumn("{task.fields[in_flight]:,} in flight"),
@@ -103,5 +105,5 @@ def run_line(outcome: ReplayOutcome, shard: tuple[int, int] | None) -> str:
     if shard is not None:
         share = (f" ({calls[shard[0] - 1]:,} of {sum(calls):,} calls; max/mean calls per shard "
                  f"{max_over_mean(calls):.2f})")
-    return (f"run {provenance.run_id}, shard {provenance.shard}{share}, host {provenance.host}, "
-            f"t0 {format_instant(provenance.t0_unix_us * 1000)}")
+    t0 = format_instant(provenance.t0_unix_us * 1000) if provenance.t0_unix_us else "never reached"
+    return f"run {provenance.run_id}, shard {provenance.shard}{share}, host {provenance.host}, t0 {t0}"
