@@ -121,3 +121,13 @@ def test_loadgen_shards_bad_input_is_one_line(tmp_path):
     result = CliRunner().invoke(app, ["shards", str(tmp_path / "none.json"), "--workers", "2"])
     assert result.exit_code == 2 and result.output.strip() == f"Error: {tmp_path / 'none.json'}: file not found"
     assert CliRunner().invoke(app, ["shards", str(tmp_path / "none.json"), "--workers", "0"]).exit_code == 2
+
+
+def test_loadgen_shards_prints_the_path_as_data(tmp_path, monkeypatch):
+    """A '[red]' in the path was read as markup and vanished from the title."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "[red]").mkdir()
+    write_load(tmp_path / "[red]" / "l.json", [calls_of([3, 2])])
+    result = CliRunner().invoke(app, ["shards", "[red]/l.json", "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    assert "Shards of [red]/l.json" in result.output

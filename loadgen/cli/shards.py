@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from loadcore.console import summary_console
+from loadcore.console import print_data, printable, summary_console
 from loadcore.shards import MAX_WORKERS, plan_file
 
 
@@ -33,9 +33,9 @@ def shards(
     for endpoint, on in sorted(calls.items(), key=lambda item: (min(item[1]), -sum(item[1].values()), item[0])):
         where = ", ".join(f"{plan.label(shard)} ({count:,})" for shard, count in on.items()) if len(on) > 1 \
             else plan.label(next(iter(on)))
-        assignment.add_row(Text(plan.endpoints[endpoint]), f"{sum(on.values()):,}", Text(where))
+        assignment.add_row(Text(printable(plan.endpoints[endpoint])), f"{sum(on.values()):,}", Text(where))
     console.print(assignment)
-    per_shard = Table(title=f"Shards of {load_json}: {plan.calls:,} calls in {load.units} units")
+    per_shard = Table(title=Text(printable(f"Shards of {load_json}: {plan.calls:,} calls in {load.units} units")))
     for name in ("shard", "functions", "calls", "share", "busiest unit"):
         per_shard.add_column(name, justify="left" if name == "shard" else "right")
     for shard in range(workers):
@@ -43,10 +43,8 @@ def shards(
         per_shard.add_row(plan.label(shard), f"{plan.shard_functions[shard]:,}", f"{plan.shard_calls[shard]:,}",
                           f"{share:.1%}", f"{plan.shard_busiest_unit[shard]:,}")  # fmt: skip
     console.print(per_shard)
-    console.print(f"max/mean calls per shard {plan.max_over_mean:.2f} (max {int(plan.shard_calls.max()):,}, "
-                  f"mean {plan.mean_calls:,.0f}); functions {'split when too hot' if split_hot else 'kept whole'}",
-                  highlight=False, soft_wrap=True)  # fmt: skip
+    print_data(console, f"max/mean calls per shard {plan.max_over_mean:.2f} (max {int(plan.shard_calls.max()):,}, "
+                        f"mean {plan.mean_calls:,.0f}); functions {'split when too hot' if split_hot else 'kept whole'}")
     note = plan.imbalance()
     if note is not None:
-        summary_console(stderr=True).print(f"warning: {note}", style="yellow", highlight=False, soft_wrap=True,
-                                           markup=False)  # fmt: skip
+        print_data(summary_console(stderr=True), f"warning: {note}", style="yellow")
