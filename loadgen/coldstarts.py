@@ -62,15 +62,25 @@ def cold_likely(scaling: pd.DataFrame, endpoints: np.ndarray, sent_unix_us: np.n
 
 
 class ColdInference:
-    """`cold_likely` as the results' `cold` values, for calls of a run that began at Unix µs
-    `t0_unix_us` (their `sent_us` count from it): `loadgen.merge.merge_results(infer_cold=...)`."""
+    """`cold_likely` as the results' `cold` values: `loadgen.merge.merge_results(infer_cold=...)`.
 
-    def __init__(self, scaling: pd.DataFrame, t0_unix_us: int) -> None:
+    A call's `sent_us` counts from its worker's t0: the t0 its row records (`t0_unix_us`, Unix
+    µs), or `t0_unix_us` given here for every row (`loadgen report --t0`), which wins. A call
+    whose t0 is known neither way stays unknown."""
+
+    def __init__(self, scaling: pd.DataFrame, t0_unix_us: int | None = None) -> None:
         self.scaling, self.t0_unix_us = scaling, t0_unix_us
 
-    def __call__(self, endpoints: np.ndarray, sent_us: np.ndarray) -> np.ndarray:
-        likely = cold_likely(self.scaling, endpoints, self.t0_unix_us + sent_us.astype(np.int64))
-        return np.select([likely == 1, likely == 0], [COLD_TRUE, COLD_FALSE], NO_VALUE).astype(object)
+    def __call__(self, endpoints: np.ndarray, sent_us: np.ndarray, row_t0_unix_us: np.ndarray) -> np.ndarray:
+        """Flags of calls to `endpoints` sent at `sent_us`, their rows' t0 in `row_t0_unix_us` (NaN: none)."""
+        t0 = np.asarray(row_t0_unix_us, dtype=np.float64) if self.t0_unix_us is None else \
+            np.full(len(sent_us), self.t0_unix_us, dtype=np.float64)
+        placed = ~np.isnan(t0)
+        flags = np.full(len(sent_us), NO_VALUE, dtype=object)
+        if placed.any():  # t0 below 2**53 µs (year 2255) is exact in float64
+            likely = cold_likely(self.scaling, endpoints[placed], t0[placed].astype(np.int64) + sent_us[placed])
+            flags[placed] = np.select([likely == 1, likely == 0], [COLD_TRUE, COLD_FALSE], NO_VALUE)
+        return flags
 
 
 def scale_from_zero(scaling: pd.DataFrame) -> pd.DataFrame:

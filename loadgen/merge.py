@@ -161,6 +161,12 @@ class MergedResults:
     silent_replies: int = 0  # measured calls answered OK whose reply did not say whether it was cold
 
     @property
+    def t0_unix_us(self) -> int | None:
+        """The earliest t0 the rows record (the run's, when its workers shared one `--start-at`);
+        None when no file records one."""
+        return min((worker.t0_unix_us for worker in self.workers if worker.t0_unix_us is not None), default=None)
+
+    @property
     def run_ids(self) -> list[str]:
         """The distinct run ids of the rows, first seen first ("" for files without them)."""
         return list(dict.fromkeys(worker.run_id for worker in self.workers))
@@ -189,7 +195,7 @@ def merge_results(
 ) -> MergedResults:
     """Stream every results file into one `MergedResults`; `on_progress(bytes read so far)`;
     `profiled_us(endpoint)` is a proxy's profiled duration (µs), the reference of its slowdown;
-    `infer_cold(endpoints, sent_us)`: flags for rows whose reply said nothing.
+    `infer_cold(endpoints, sent_us, t0_unix_us)`: flags for rows whose reply said nothing.
 
     Rows of a second run id are an `InputError` naming both runs, unless `mixed_runs`."""
     merged = MergedResults()
@@ -281,7 +287,8 @@ def _add(merged: MergedResults, read: FileRead, table: pd.DataFrame, workers: np
     if infer_cold is not None and not reported.all():
         cold = table["cold"].to_numpy(dtype=object, copy=True)
         unknown = ~reported
-        cold[unknown] = infer_cold(table["endpoint"].to_numpy()[unknown], table["sent_us"].to_numpy()[unknown])
+        cold[unknown] = infer_cold(table["endpoint"].to_numpy()[unknown], table["sent_us"].to_numpy()[unknown],
+                                   table["t0_unix_us"].to_numpy(dtype=np.float64)[unknown])  # fmt: skip
         table = table.assign(cold=cold)
         merged.inferred_cold += int(((cold != NO_VALUE) & unknown & is_measured).sum())
     unit = table["unit"].to_numpy()

@@ -4,8 +4,8 @@
 mapping.csv profiled, builds the `loadcore.summary.Summary` (documented there), writes it and
 the figures (`loadgen.report_figures`), and returns it; the CLI prints it
 (`loadgen.report_tables`). With a scaling.csv (`loadgen observe`, `invoker emulate
---scaling-out`) it adds the instances over time and, given the run's t0, infers the cold
-starts the replies did not report (`loadgen.coldstarts`). The run's shape is read from the results unless given: the
+--scaling-out`) it adds the instances over time and, placing each call by its worker's t0,
+infers the cold starts the replies did not report (`loadgen.coldstarts`). The run's shape is read from the results unless given: the
 granularity from the scheduled times, the warm-up from the `phase` column, the measured units
 up to the last unit with results. Files of several runs are refused unless `mixed_runs`
 (`loadgen.merge`); the workers of a run are checked against each other (t0 apart, shards
@@ -97,16 +97,17 @@ def report(
 ) -> ReportResult:
     """Merge `results`, write `output_dir/summary.json` and the figures; `on_progress(bytes read)`.
 
-    `scaling` is a scaling.csv of the run; `t0_unix_us` the run's t0 on the wall clock (Unix µs,
-    `invoker replay` prints it), which places the calls on scaling.csv's clock. `mixed_runs`
-    merges files of different runs instead of refusing them."""
+    `scaling` is a scaling.csv of the run. Each call is placed on its clock by the t0 its row
+    records (`t0_unix_us`, its worker's wall clock at t0); `t0_unix_us` given here (Unix µs, as
+    `invoker replay` prints it) is used for every row instead, as files from before that column
+    need. `mixed_runs` merges files of different runs instead of refusing them."""
     histogram.check()
     if not 0 <= t0_tolerance_ms < math.inf:  # nan compares false: it would silence every t0 warning
         raise InputError(f"--t0-tolerance {t0_tolerance_ms:g}: expected a finite number of milliseconds, 0 or more")
     output_folder(output_dir)  # before the merge, which may take minutes
     rows = MappingRows(read_mapping(mapping)) if mapping else None
     observed = read_scaling(scaling) if scaling is not None else None
-    infer = coldstarts.ColdInference(observed, t0_unix_us) if observed is not None and t0_unix_us is not None else None
+    infer = coldstarts.ColdInference(observed, t0_unix_us) if observed is not None else None
     merged = merge_results(results, on_progress, rows.profiled_us if rows else lambda endpoint: None,
                            infer_cold=infer, mixed_runs=mixed_runs)  # fmt: skip
     scheduled = Scheduled.from_load(load) if load else None
@@ -232,7 +233,7 @@ def build_summary(
     with warm-up rows, `measured_units` runs to the last unit with results, and
     `granularity` is the one the scheduled times show. `function_profiles` comes from
     `function_profiles()`. `observed` is the scaling.csv at `scaling` (`read_scaling`), and
-    `t0_unix_us` the run's t0, when known.
+    `t0_unix_us` the run's t0 when given (`--t0`), else the earliest t0 the rows record.
     """
     granularity = granularity or merged.granularity
     notes = []
@@ -264,6 +265,7 @@ def build_summary(
                 f"{units} ({warmup_units} warm-up); give --duration if the run was meant to be longer"
             )
     measured_seconds = measured_units * UNIT_US[granularity] / 1e6
+    t0_unix_us = t0_unix_us if t0_unix_us is not None else merged.t0_unix_us
     measured_from_us = t0_unix_us + warmup_units * UNIT_US[granularity] if t0_unix_us is not None else None
     cold_starts = _cold_starts(merged, scaling, observed, t0_unix_us, measured_from_us, notes)
     return Summary(
@@ -427,8 +429,9 @@ def _cold_starts(merged: MergedResults, scaling: Path | None, observed: pd.DataF
     silent = merged.silent_replies
     if observed is not None and silent:
         if t0_unix_us is None:
-            notes.append(f"{scaling}: without the run's t0 (--t0, printed by invoker replay) the {silent:,} calls "
-                         f"whose replies did not say cannot be placed on its clock; no cold start inferred")
+            notes.append(f"{scaling}: without the run's t0 (the results predate their t0_unix_us column: give --t0, "
+                         f"printed by invoker replay) the {silent:,} calls whose replies did not say cannot be "
+                         f"placed on its clock; no cold start inferred")
         elif not merged.inferred_cold:
             first, last = observed["time_us"].min(), observed["time_us"].max()
             notes.append(f"{scaling}: none of the {silent:,} calls whose replies did not say falls within its rows "

@@ -19,11 +19,14 @@ T0 = 1_800_000_000 * S
 FA, FB = "fa.default.example.com", "fb.default.example.com"
 
 
-def row(number, endpoint, sent_s, latency_ms, instance="", cold=""):
+def row(number, endpoint, sent_s, latency_ms, instance="", cold="", t0="", host="h"):
+    """A results row; `t0` its worker's t0 (Unix µs), unknown (as in files from before the
+    column) unless given."""
     sent = round(sent_s * S)
     latency = latency_ms * 1000
     return ResultRow(0, "measure", endpoint, f"id-{number}", sent, sent, 0, latency, latency, "OK", "", service_us=10,
-                     memory_usage_kb="", instance=instance, cold=cold, requested_runtime_ms="", requested_memory_mib="")
+                     memory_usage_kb="", instance=instance, cold=cold, requested_runtime_ms="", requested_memory_mib="",
+                     run_id="run-a", shard="1/1", host=host, t0_unix_us=t0)
 
 
 def write(path, rows, header=COLUMNS):
@@ -104,8 +107,9 @@ def test_without_t0_or_with_a_foreign_scaling_csv_nothing_is_inferred_and_the_re
     results = [write(tmp_path / "latency.csv", [row(1, FA, 0.5, 700), row(2, FA, 1.5, 40)])]
     no_t0 = report(results, output_dir=tmp_path / "a", scaling=scaling).summary
     assert no_t0.cold_starts.inferred_calls == 0
-    assert no_t0.warnings == [f"{scaling}: without the run's t0 (--t0, printed by invoker replay) the 2 calls whose "
-                              f"replies did not say cannot be placed on its clock; no cold start inferred"]
+    assert no_t0.warnings == [f"{scaling}: without the run's t0 (the results predate their t0_unix_us column: give "
+                              f"--t0, printed by invoker replay) the 2 calls whose replies did not say cannot be placed "
+                              f"on its clock; no cold start inferred"]
     early = report(results, output_dir=tmp_path / "b", scaling=scaling, t0_unix_us=T0 - 3600 * S).summary
     assert early.cold_starts.inferred_calls == 0
     assert early.warnings[0].startswith(f"{scaling}: none of the 2 calls whose replies did not say falls within its rows")
@@ -116,6 +120,22 @@ def test_results_without_cold_flags_or_scaling_have_no_cold_starts(tmp_path):
     summary = report([write(tmp_path / "old.csv", old, COLUMNS[:12])], output_dir=tmp_path / "out").summary
     assert summary.cold_starts is None and summary.measured.calls == 2
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["cold_starts"] is None
+
+
+def test_each_call_is_placed_by_the_t0_its_row_records_without_t0(tmp_path):
+    """Two workers started by hand 2 s apart: each one's calls count from its own t0."""
+    scaling = scaling_file(tmp_path / "scaling.csv", [(0.0, "fa", 0, 0, 0, 0, 0), (2.5, "fa", 1, 0, 0, 1, 0)])
+    rows = [row(1, FA, 1.0, 700, t0=T0, host="a"),      # at T0 + 1 s: no ready Pod
+            row(2, FA, 1.0, 40, t0=T0 + 2 * S, host="b")]  # at T0 + 3 s: one ready
+    summary = report([write(tmp_path / "latency.csv", rows)], output_dir=tmp_path / "out", scaling=scaling,
+                     granularity="second").summary  # fmt: skip
+    cold = summary.cold_starts
+    assert (cold.inferred_calls, cold.cold_calls, cold.warm_calls, cold.t0_unix_us) == (2, 1, 1, T0)
+    assert cold.latency_from_schedule_us["cold"]["max"] == 700_000
+    assert summary.warnings[0].startswith("run run-a: t0 differs by 2.000 s between workers")
+    given = report([write(tmp_path / "latency.csv", rows)], output_dir=tmp_path / "out2", scaling=scaling,
+                   t0_unix_us=T0 + 2 * S, granularity="second").summary  # fmt: skip
+    assert (given.cold_starts.cold_calls, given.cold_starts.warm_calls) == (0, 2)  # --t0 places every row
 
 
 def test_the_cli_takes_the_t0_invoker_replay_prints_and_shows_the_cold_starts(tmp_path):

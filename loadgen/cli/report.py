@@ -30,8 +30,8 @@ def report(
     top: int = typer.Option(WORST_FUNCTIONS, min=0, help="Functions shown in the table (worst p99 first)."),
     scaling: Path = typer.Option(None, help="scaling.csv of the run (loadgen observe, invoker emulate --scaling-out): "
                                             "instances over time, and cold starts inferred for calls whose replies did not say."),
-    t0: str = typer.Option(None, help="The run's t0 as invoker replay printed it (RFC 3339, or Unix µs): places the "
-                                      "calls on scaling.csv's clock."),
+    t0: str = typer.Option(None, help="The run's t0 as invoker replay printed it (RFC 3339, or Unix µs), for every "
+                                      "row: places the calls on scaling.csv's clock [default: each row's t0_unix_us]."),
     allow_mixed_runs: bool = typer.Option(
         False, "--allow-mixed-runs", help="Merge files of different runs (run ids) instead of refusing them."
     ),
