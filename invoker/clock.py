@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 
 from loadcore.errors import InputError
-from loadcore.runs import NS_PER_S, format_instant
+from loadcore.units import NS_PER_S, format_unix_us
 
 READS = 5  # clock pairs read to keep the tightest
 START_MARGIN_NS = 100_000_000
@@ -65,7 +65,7 @@ class T0:
             took = (perf - began_ns) / NS_PER_S
             when = f"{-left:.2f} s after it" if left < 0 else f"only {left:.2f} s before it"
             raise InputError(
-                f"--start-at {format_instant(unix_ns, 3)}: this invoker was ready {when}; reading load.json, "
+                f"--start-at {format_unix_us(unix_ns // 1000, 3)}: this invoker was ready {when}; reading load.json, "
                 f"starting and connecting took {took:.1f} s, so it needs at least "
                 f"{took + START_MARGIN_NS / NS_PER_S:.1f} s of lead (more on a busy node)"
             )

@@ -47,8 +47,8 @@ and `cold`, one from before run ids lacks the provenance columns.
 The reader holds every row to what a replay can write: integers (no `1e20`, `inf` or `nan`),
 none negative but `lag_us`, and a call due within its unit, `scheduled_us` of unit `u` in
 [u·unit, (u + 1)·unit) for a second or a minute, within `MAX_RUN_US` of t0; a `shard` of
-`I/N` with N ≤ `loadcore.shards.MAX_WORKERS` and a `run_id` as `loadcore.runs` makes them (or
-empty, in older files); anything else is an `InputError` naming the line, never a value the
+`I/N` with N ≤ `loadcore.shards.MAX_WORKERS`, a `run_id` as `loadcore.runs` makes them (or
+empty, in older files) and a `t0_unix_us` before the year 10000; anything else is an `InputError` naming the line, never a value the
 statistics would silently clip or a worker the report would make up.
 
 `ResultsWriter` streams rows so that the file on disk is a readable CSV at every moment.
@@ -75,7 +75,7 @@ from loadcore.errors import InputError
 from loadcore.files import AppendFile, open_input
 from loadcore.runs import RUN_ID_FORM, is_run_id
 from loadcore.shards import MAX_WORKERS
-from loadcore.units import UNIT_US
+from loadcore.units import MAX_UNIX_US, UNIT_US
 
 if TYPE_CHECKING:  # the reader's tables; the invoker's processes only write rows and import no pandas
     import pandas as pd
@@ -305,6 +305,12 @@ class ResultsChunks:
         for column in OPTIONAL_INTEGER_COLUMNS:
             table[column] = _integers(self.path, table[column], column, line_of, allow_missing=True)
         _check_due_within_unit(self.path, table, line_of)
+        after = table["t0_unix_us"].to_numpy() >= MAX_UNIX_US  # NaN (no t0 recorded) compares false
+        if after.any():
+            row = int(np.flatnonzero(after)[0])
+            value = int(table["t0_unix_us"].iloc[row])
+            raise InputError(f"{self.path}: line {line_of(row)}, column 't0_unix_us': {value}, expected Unix µs "
+                             "before the year 10000")
         for column in REQUIRED_TEXT:
             empty = (table[column] == "").to_numpy()
             if empty.any():

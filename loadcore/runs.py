@@ -15,21 +15,16 @@ gets another one.
 
 import hashlib
 import re
-from datetime import datetime, timedelta, timezone
 
 from loadcore import names
 from loadcore.errors import InputError
+from loadcore.units import INSTANT_FORM, NS_PER_S, format_unix_us, parse_instant_ns
 
-NS_PER_S = 1_000_000_000
 MAX_LEAD_S = 24 * 3600
 """The furthest ahead a start instant may be: further is taken for a typo (a wrong year)."""
-START_AT_FORMS = "an RFC 3339 time with a zone (e.g. 2026-12-03T10:00:00Z) or +SECONDS"
-_RFC3339 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})?"
-)
+START_AT_FORMS = f"{INSTANT_FORM} or +SECONDS"
 _RELATIVE = re.compile(r"\+(\d+(?:\.\d*)?|\.\d+)")
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+-]{0,127}")
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def parse_start_at(text: str, now_ns: int, min_lead_s: float) -> int:
@@ -41,9 +36,9 @@ def parse_start_at(text: str, now_ns: int, min_lead_s: float) -> int:
         ahead = float(relative.group(1))
         instant = _whole_ms(now_ns + round(ahead * NS_PER_S)) if ahead <= MAX_LEAD_S else now_ns
     else:
-        instant = _absolute(text)
+        instant = parse_instant_ns(text, "--start-at", START_AT_FORMS)
         ahead = (instant - now_ns) / NS_PER_S
-    now = f"now {format_instant(now_ns, 1)}"
+    now = f"now {format_unix_us(now_ns // 1000, 1)}"
     if ahead > MAX_LEAD_S:
         raise InputError(f"--start-at {text!r}: {_duration(ahead)} ahead ({now}); expected at most "
                          f"{_duration(MAX_LEAD_S)} ahead")
@@ -61,44 +56,11 @@ def _whole_ms(ns: int) -> int:
     return ns // 1_000_000 * 1_000_000
 
 
-def _absolute(text: str) -> int:
-    """ns since the epoch of an RFC 3339 time."""
-    match = _RFC3339.fullmatch(text.strip())
-    if match is None:
-        raise InputError(f"--start-at {text!r}: expected {START_AT_FORMS}")
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
-    if zone is None:
-        raise InputError(f"--start-at {text!r}: no time zone; expected Z for UTC (e.g. {text.strip()}Z) or an "
-                         "offset such as +01:00")
-    try:
-        offset = timedelta(0) if zone in "Zz" else _offset(zone)
-        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second),
-                          tzinfo=timezone(offset))  # fmt: skip
-    except ValueError as err:
-        raise InputError(f"--start-at {text!r}: {err}; expected {START_AT_FORMS}") from None
-    return (moment - _EPOCH) // timedelta(seconds=1) * NS_PER_S + int((fraction or "").ljust(9, "0"))
-
-
-def _offset(zone: str) -> timedelta:
-    hours, minutes = int(zone[1:3]), int(zone[4:6])
-    if hours > 23 or minutes > 59:
-        raise ValueError(f"zone offset {zone} out of range")
-    offset = timedelta(hours=hours, minutes=minutes)
-    return -offset if zone[0] == "-" else offset
-
-
 def _duration(seconds: float) -> str:
     for limit, unit, size in ((90, "s", 1), (90 * 60, "min", 60), (48 * 3600, "h", 3600)):
         if seconds < limit:
             return f"{seconds / size:.1f} {unit}"
     return f"{seconds / 86400:,.1f} days"
-
-
-def format_instant(unix_ns: int, digits: int = 6) -> str:
-    """RFC 3339 in UTC with `digits` (0-9) digits of the second, e.g. `2026-12-03T10:00:00.000Z`."""
-    seconds, ns = divmod(unix_ns, NS_PER_S)
-    text = (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
-    return text + (f".{ns:09d}"[: digits + 1] if digits else "") + "Z"
 
 
 def replay_identity(fingerprint: str, granularity: str, warmup: int, workers: int, split_hot: bool) -> str:
@@ -112,7 +74,7 @@ def derive_run_id(start_ns: int, identity: str) -> str:
     """The run id of a run that started at `start_ns` (Unix ns) and replayed what `identity`
     (`replay_identity`) describes."""
     seconds, ns = divmod(start_ns, NS_PER_S)
-    stamp = (_EPOCH + timedelta(seconds=seconds)).strftime("%Y%m%dT%H%M%S")
+    stamp = format_unix_us(seconds * 1_000_000, 0)[:-1].replace("-", "").replace(":", "")  # 20261203T100000
     if ns:
         stamp += f".{ns:09d}".rstrip("0")
     return f"{stamp}Z-{hashlib.sha256(identity.encode()).hexdigest()[:12]}"

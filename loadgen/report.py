@@ -26,7 +26,6 @@ from loadcore.files import output_folder
 from loadcore.loadfile import read_load
 from loadcore.mappingfile import KIND_PROXY, KIND_SYNTHETIC, read_mapping
 from loadcore.results import COLD_FALSE, COLD_TRUE, PHASE_MEASURE, PHASE_WARMUP, parse_shard_label
-from loadcore.runs import format_instant
 from loadcore.scalingfile import read_scaling
 from loadcore.stats import BREAKDOWN_SIGNIFICANT_FIGURES, CallStats
 from loadcore.summary import (
@@ -44,7 +43,7 @@ from loadcore.summary import (
     UnitSummary,
     WorkerSummary,
 )
-from loadcore.units import UNIT_US
+from loadcore.units import UNIT_US, format_unix_us
 from loadgen import coldstarts, report_figures
 from loadgen.merge import MergedResults, WorkerRead, merge_results
 
@@ -195,7 +194,7 @@ def _run(run_id: str) -> str:
 
 
 def _worker(worker: WorkerRead) -> str:
-    t0 = format_instant(worker.t0_unix_us * 1000, 3) if worker.t0_unix_us is not None else "t0 unknown"
+    t0 = format_unix_us(worker.t0_unix_us, 3) if worker.t0_unix_us is not None else "t0 unknown"
     return f"{worker.label} at {t0}"
 
 
@@ -434,8 +433,9 @@ def _cold_starts(merged: MergedResults, scaling: Path | None, observed: pd.DataF
                          f"placed on its clock; no cold start inferred")
         elif not merged.inferred_cold:
             first, last = observed["time_us"].min(), observed["time_us"].max()
+            span = f"{format_unix_us(int(first), 0)} to {format_unix_us(int(last), 0)}"
             notes.append(f"{scaling}: none of the {silent:,} calls whose replies did not say falls within its rows "
-                         f"for their function ({_utc(first)} to {_utc(last)}); another run's file, or the wrong --t0?")
+                         f"for their function ({span}); another run's file, or the wrong --t0?")
     sources = [name for name, count in (("reported", merged.reported_cold), ("inferred", merged.inferred_cold)) if count]
     stats = merged.measured
     known = stats.cold_calls + stats.warm_calls
@@ -469,10 +469,6 @@ def _cold_starts(merged: MergedResults, scaling: Path | None, observed: pd.DataF
         scale_from_zero=scale_from_zero,
         instances=_instances(observed, functions, t0_unix_us) if observed is not None else [],
     )
-
-
-def _utc(time_us: int) -> str:
-    return pd.Timestamp(int(time_us), unit="us", tz="UTC").strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _cold_functions(merged: MergedResults, observed: pd.DataFrame | None, events: pd.DataFrame | None) -> list[ColdStartFunction]:

@@ -6,8 +6,8 @@ from rich.text import Text
 
 from loadcore.console import printable
 from loadcore.mappingfile import KIND_SYNTHETIC
-from loadcore.runs import format_instant
 from loadcore.summary import Summary
+from loadcore.units import format_unix_us
 from loadgen.report_figures import COLD_SOURCES, WORST_FUNCTIONS, function_label
 
 
@@ -150,7 +150,7 @@ def render_workers(summary: Summary, console: Console) -> None:
             f"{worker.errors:,}",
             _ms(lag["p50"], 3),
             _ms(lag["p99"], 3),
-            format_instant(worker.t0_unix_us * 1000, 3) if worker.t0_unix_us is not None else "–",
+            format_unix_us(worker.t0_unix_us, 3) if worker.t0_unix_us is not None else "–",
             _ms(worker.t0_offset_us, 3),
         ]
         table.add_row(*cells, style="red" if worker.errors else None)

@@ -454,6 +454,7 @@ def test_files_from_before_the_provenance_columns_still_read_one_worker_each(tmp
     ("run_id", "\x1b[2J", "'\\x1b[2J', expected a run id"),
     ("t0_unix_us", "-1", "-1, expected a non-negative integer (µs)"),
     ("t0_unix_us", "1e400", "inf, expected a non-negative integer (µs)"),
+    ("t0_unix_us", "253402300800000000", "253402300800000000, expected Unix µs before the year 10000"),
 ])  # fmt: skip
 def test_a_bad_provenance_value_names_its_line(tmp_path, column, value, expected):
     path, line = one_bad_row(tmp_path, column, value)

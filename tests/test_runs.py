@@ -6,7 +6,8 @@ import pytest
 
 from invoker.clock import START_MARGIN_NS, T0, clock_moved_us, read_clocks
 from loadcore.errors import InputError
-from loadcore.runs import MAX_LEAD_S, check_run_id, derive_run_id, format_instant, parse_start_at, replay_identity
+from loadcore.runs import MAX_LEAD_S, check_run_id, derive_run_id, parse_start_at, replay_identity
+from loadcore.units import format_unix_us, parse_unix_us
 
 NOW = 1_796_292_000_000_000_000  # 2026-12-03T10:00:00Z
 S = 1_000_000_000
@@ -62,9 +63,11 @@ def test_bad_start_at_values_are_one_line_errors(text, message):
 
 
 def test_instants_print_in_utc_with_the_digits_asked():
-    assert format_instant(NOW + 1_234_567, 3) == "2026-12-03T10:00:00.001Z"
-    assert format_instant(NOW + 1_234_567) == "2026-12-03T10:00:00.001234Z"
-    assert format_instant(NOW, 0) == "2026-12-03T10:00:00Z"
+    now_us = NOW // 1000
+    assert format_unix_us(now_us + 1_234, 3) == "2026-12-03T10:00:00.001Z"
+    assert format_unix_us(now_us + 1_234) == "2026-12-03T10:00:00.001234Z"
+    assert format_unix_us(now_us, 0) == "2026-12-03T10:00:00Z"
+    assert parse_unix_us(format_unix_us(now_us + 1_234), "--t0") == now_us + 1_234  # --t0 reads what replay prints
     assert MAX_LEAD_S == 24 * 3600
 
 
@@ -101,7 +104,7 @@ def test_a_start_instant_closer_than_the_margin_says_how_much_lead_is_needed():
     with pytest.raises(InputError) as error:
         T0.at(wall + START_MARGIN_NS // 2, began_ns=perf - 4 * S)
     message = error.value.message
-    assert message.startswith(f"--start-at {format_instant(wall + START_MARGIN_NS // 2, 3)}: this invoker was ready only ")
+    assert message.startswith(f"--start-at {format_unix_us((wall + START_MARGIN_NS // 2) // 1000, 3)}: this invoker was ready only ")
     assert "took 4.0 s, so it needs at least 4.1 s of lead" in message
     with pytest.raises(InputError, match=r"ready \d\.\d\d s after it"):
         T0.at(wall - S, began_ns=perf)

@@ -11,7 +11,7 @@ from invoker.replay import MIN_LEAD_S, ReplayOptions, ReplayOutcome, replay as r
 from invoker.schedule import parse_shard
 from loadcore.console import print_data, progress, render_phase, summary_console
 from loadcore.errors import InputError
-from loadcore.runs import check_host_name, check_run_id, format_instant, parse_start_at
+from loadcore.runs import check_host_name, check_run_id, parse_start_at
 from loadcore.shards import max_over_mean
 from loadcore.units import Granularity, format_unix_us
 
@@ -71,7 +71,7 @@ def replay(
     console = summary_console(stderr=True)
     if options.start_at is not None and not quiet:
         lead_s = (options.start_at - time.time_ns()) / 1e9
-        print_data(console, f"t0 at {format_instant(options.start_at, 3)}, in {lead_s:,.1f} s")
+        print_data(console, f"t0 at {format_unix_us(options.start_at // 1000, 3)}, in {lead_s:,.1f} s")
     columns = (
         TextColumn("{task.fields[issued]:,} issued"),
         TextColumn("{task.fields[in_flight]:,} in flight"),
@@ -99,11 +99,11 @@ def replay(
 
 
 def run_line(outcome: ReplayOutcome, shard: tuple[int, int] | None) -> str:
-    """`run <id>, shard I/N (its calls of all; max/mean calls per shard), host <name>, t0 <instant>`."""
+    """`run <id>, shard I/N (its calls of all; max/mean calls per shard), host <name>`: what
+    every row records of the run (t0 is on the line before)."""
     provenance, calls = outcome.provenance, outcome.shard_calls
     share = ""
     if shard is not None:
         share = (f" ({calls[shard[0] - 1]:,} of {sum(calls):,} calls; max/mean calls per shard "
                  f"{max_over_mean(calls):.2f})")
-    t0 = format_instant(provenance.t0_unix_us * 1000) if provenance.t0_unix_us else "never reached"
-    return f"run {provenance.run_id}, shard {provenance.shard}{share}, host {provenance.host}, t0 {t0}"
+    return f"run {provenance.run_id}, shard {provenance.shard}{share}, host {provenance.host}"
