@@ -295,13 +295,19 @@ class LoadWriter:
         self.stats: LoadStats | None = None
 
     def __enter__(self) -> "LoadWriter":
-        try:
-            self._out = open(self.partial, "wb")
-        except OSError as e:
-            raise output_error(self.path, e) from None
         self._writer = ThreadPoolExecutor(max_workers=1)
         self._pending: deque = deque()
-        self._submit((b"[",))
+        try:
+            self._out = open(self.partial, "wb")
+            self._submit((b"[",))  # starts the writer thread
+        except BaseException as error:  # also a stop signal (loadcore.cli) here, for which no __exit__ runs
+            self._writer.shutdown()
+            if hasattr(self, "_out"):
+                self._out.close()
+            self.partial.unlink(missing_ok=True)
+            if isinstance(error, OSError):
+                raise output_error(self.path, error) from None
+            raise
         return self
 
     def write_unit(self, offsets: np.ndarray, functions: np.ndarray, payload: dict[str, np.ndarray] | None = None) -> None:
