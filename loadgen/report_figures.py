@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 
-from matplotlib.ticker import MaxNLocator
 
 from loadcore.console import printable
 from loadcore.histogram import cdf
@@ -201,7 +200,7 @@ def _instances(summary: Summary, out_dir: Path, file_format: str) -> Path:
                        loc="left", parse_math=False)  # names are data, '$' included
         axes.set_ylabel("instances")
         axes.set_ylim(bottom=0)
-        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.yaxis.get_major_locator().set_params(integer=True)  # the default locator, integer ticks
     grid[0].legend(loc="upper right", fontsize=8)
     since = "t0" if cold.t0_unix_us is not None else "the first scaling.csv row"
     grid[-1].set_xlabel(f"seconds since {since}")

@@ -58,3 +58,10 @@ def test_each_package_declares_every_module_as_its_public_api():
         present = {p.stem for p in folder.glob("*.py") if p.stem != "__init__"}
         present |= {p.parent.name for p in folder.glob("*/__init__.py") if p.parent.name not in ("cli", "_data")}
         assert set(package.__all__) == present, package.__name__
+
+
+def test_commands_start_without_matplotlib():
+    """matplotlib costs half a second to import; only commands that draw may pay for it."""
+    probe = "import sys, loadgen.cli, invoker.cli; print('matplotlib' in sys.modules)"
+    imported = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
+    assert imported.stdout.strip() == "False"
