@@ -14,6 +14,8 @@ The machine is shared, so compare CPU time when the load average is high.
 """
 
 import argparse
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -38,13 +40,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", type=Path, help="Write (or reuse) the traces and outputs here instead of a temporary folder.")
     parser.add_argument("--only", nargs="+", choices=list(TARGETS), help="Run only these measurements.")
+    parser.add_argument("--write-only", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.write_only:
+        if not (args.write_only / "day").is_dir():
+            print(f"synthetic day: {write_day(args.write_only / 'day'):,} calls")
+        if not (args.write_only / "2021.txt").is_file():
+            print(f"synthetic 2021 trace: 2,000,000 calls, {write_2021(args.write_only / '2021.txt')} start before the trace")
+        return
     with tempfile.TemporaryDirectory() as temporary:
         workdir = args.keep or Path(temporary)
-        if not (workdir / "day").is_dir():
-            print(f"synthetic day: {write_day(workdir / 'day'):,} calls")
-        if not (workdir / "2021.txt").is_file():
-            print(f"synthetic 2021 trace: 2,000,000 calls, {write_2021(workdir / '2021.txt')} start before the trace")
+        # Written by a child: a measured child's peak RSS counts this process's memory at fork time.
+        subprocess.run([sys.executable, __file__, "--write-only", str(workdir)], check=True)
         wall, cpu, _, _ = child(["--help"])
         print(f"CLI start-up alone (loadgen --help): {wall:.2f} s wall ({cpu:.2f} s CPU), included below")
         for name, arguments in commands(workdir).items():

@@ -13,7 +13,7 @@ from invoker.dispatch import Target
 from invoker.protocols import PROTOCOLS, faas
 from invoker.replay import ReplayOptions, load_schedule, replay
 from loadcore.errors import InputError
-from loadcore.loadfile import ABSENT, DEFAULT_PROTOCOL, PAYLOAD_FIELDS, SYNTHETIC_PROTOCOL, LoadWriter, read_load
+from loadcore.loadfile import ABSENT, DEFAULT_PROTOCOL, JOIN_CALLS, PAYLOAD_FIELDS, SYNTHETIC_PROTOCOL, LoadWriter, read_load
 from loadcore.mappingfile import PROTOCOLS as PROTOCOLS_BY_KIND
 
 ENDPOINTS = ["fa.default.example.com", "fb.default.example.com"]
@@ -59,6 +59,14 @@ def test_files_with_payload_lists_keep_the_shape_the_old_go_invoker_reads(tmp_pa
     units = json.loads(path.read_text())
     assert units[0]["runtime_ms"] == [None, 12, None] and "runtime_ms" not in units[2]
     assert not {name.lower() for name in PAYLOAD_FIELDS} & {"timestamp", "endpoint"}
+
+
+def test_a_unit_of_more_calls_than_one_join_keeps_every_endpoint_in_order(tmp_path):
+    calls = 2 * JOIN_CALLS + 3  # the endpoint list is encoded in pieces of JOIN_CALLS calls
+    functions = np.random.default_rng(5).integers(0, len(ENDPOINTS), calls)
+    path = tmp_path / "load.json"
+    write(path, [(np.arange(calls), functions, None)])
+    assert json.loads(path.read_bytes()) == [{"timestamp": list(range(calls)), "endpoint": [ENDPOINTS[f] for f in functions]}]
 
 
 def test_payload_lists_read_back_per_call_and_absent_where_a_unit_has_none(tmp_path):

@@ -1,6 +1,7 @@
 """The `loadgen` command: a thin Typer layer over the library, one module per command."""
 
 from loadcore.cli import new_app
+from loadcore.heap import keep_freed_memory
 from loadgen.cli import deploy, generate, observe, plot, report, run, sample, shards
 
 app = new_app("Trace-driven load generation for serverless clusters (master node).")
@@ -15,4 +16,5 @@ app.command("shards")(shards.shards)
 
 
 def main() -> None:
+    keep_freed_memory()
     app()
