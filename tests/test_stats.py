@@ -11,7 +11,7 @@ from loadcore import histogram
 from loadcore.console import render_phase
 from loadcore.errors import DependencyError
 from loadcore.histogram import HIGHEST_TRACKABLE_US, LABELS, PERCENTILES, new_histogram, percentiles, record_values
-from loadcore.results import COLUMNS, ResultRow
+from loadcore.results import COLD_FALSE, COLD_TRUE, COLUMNS, ResultRow
 from loadcore.stats import CallStats, StatsByKey
 from loadcore.summary import PhaseSummary
 
@@ -121,13 +121,17 @@ def test_merged_shards_equal_the_whole_and_rows_equal_columns():
     assert PhaseSummary.of(columns) == PhaseSummary.of(whole)
 
 
-def test_one_entry_per_key_equal_to_the_entry_of_that_keys_rows_and_mergeable():
+@pytest.mark.parametrize("cells", [histogram.GROUPED_CELLS, 1])  # 1: each key's counters counted alone
+def test_one_entry_per_key_equal_to_the_entry_of_that_keys_rows_and_mergeable(cells, monkeypatch):
+    monkeypatch.setattr(histogram, "GROUPED_CELLS", cells)
     rows = make_rows(2000, seed=5)
+    for row, cold in zip(rows, np.random.default_rng(6).choice([COLD_TRUE, COLD_FALSE, ""], len(rows))):
+        row["cold"] = str(cold)
 
     def by_endpoint(part):
         entries = StatsByKey()
         entries.add_columns(*([r[name] for r in part] for name in
-                              ("endpoint", "status", "latency_us", "latency_from_schedule_us", "lag_us")))
+                              ("endpoint", "status", "latency_us", "latency_from_schedule_us", "lag_us", "cold")))
         return entries
 
     whole = by_endpoint(rows)
@@ -141,6 +145,8 @@ def test_one_entry_per_key_equal_to_the_entry_of_that_keys_rows_and_mergeable():
         alone.add_rows([ResultRow(**r) for r in mine])
         assert PhaseSummary.of(entry) == PhaseSummary.of(alone)
         assert entry.calls == len(mine) and entry.errors == sum(r["status"] != "OK" for r in mine)
+        assert entry.cold_calls == sum(r["cold"] == COLD_TRUE for r in mine) == alone.cold_calls
+        assert entry.warm_calls == sum(r["cold"] == COLD_FALSE for r in mine) == alone.warm_calls
         assert entry.percentiles("send_lag_us")["max"] == max(r["lag_us"] for r in mine)
 
 
