@@ -32,7 +32,7 @@ from kubernetes.watch.watch import iter_resp_lines
 from loadcore.errors import InputError
 from loadcore.names import is_dns_label
 from loadcore.scalingfile import ScalingRow, ScalingWriter
-from loadgen.deploy.cluster import KNATIVE_GROUP, KNATIVE_PLURAL, KNATIVE_VERSION, REQUEST_TIMEOUT, RUN_ID, api_errors, check_run_id
+from loadgen.deploy.cluster import KNATIVE_GROUP, KNATIVE_PLURAL, KNATIVE_VERSION, RUN_ID, BoundedApiClient, api_errors, check_run_id
 
 SERVICE_LABEL = "serving.knative.dev/service"
 WATCH_SLICE_S = 2
@@ -177,7 +177,7 @@ class PodObservation:
     """One observation: `begin()` lists (errors are `InputError`s), `follow()` watches until
     stopped, `close()` ends the file. `following()` runs `follow` in a thread while a block runs."""
 
-    def __init__(self, api: client.ApiClient, selection: Selection, output: Path, clock: Callable[[], int] = time.time_ns,
+    def __init__(self, api: BoundedApiClient, selection: Selection, output: Path, clock: Callable[[], int] = time.time_ns,
                  slice_s: int = WATCH_SLICE_S) -> None:  # fmt: skip
         self.api, self.selection, self.clock, self.slice_s = api, selection, clock, slice_s
         self.core = client.CoreV1Api(api)
@@ -193,7 +193,7 @@ class PodObservation:
     def _list_pods(self) -> tuple[list[dict], str]:
         namespace = self.selection.namespace
         response = self.core.list_namespaced_pod(
-            namespace, label_selector=self.selection.pod_selector(), _preload_content=False, _request_timeout=REQUEST_TIMEOUT
+            namespace, label_selector=self.selection.pod_selector(), _preload_content=False
         )
         listing = json.loads(response.data)
         return listing["items"], listing["metadata"]["resourceVersion"]
@@ -204,9 +204,8 @@ class PodObservation:
         namespace = self.selection.namespace
         try:
             items = client.CustomObjectsApi(self.api).list_namespaced_custom_object(
-                KNATIVE_GROUP, KNATIVE_VERSION, namespace, KNATIVE_PLURAL, label_selector=f"{RUN_ID}={self.selection.run_id}",
-                _request_timeout=REQUEST_TIMEOUT,
-            )["items"]  # fmt: skip
+                KNATIVE_GROUP, KNATIVE_VERSION, namespace, KNATIVE_PLURAL, label_selector=f"{RUN_ID}={self.selection.run_id}"
+            )["items"]
         except ApiException as e:
             if e.status != 404:
                 raise
@@ -265,7 +264,7 @@ class PodObservation:
         response = self.core.list_namespaced_pod(
             self.selection.namespace, label_selector=self.selection.pod_selector(), watch=True,
             resource_version=self._version, allow_watch_bookmarks=True, timeout_seconds=slice_s,
-            _preload_content=False, _request_timeout=(REQUEST_TIMEOUT, slice_s + REQUEST_TIMEOUT),
+            _preload_content=False, _request_timeout=(self.api.request_timeout, slice_s + self.api.request_timeout),
         )  # fmt: skip
         self._response = response
         try:
@@ -315,11 +314,11 @@ class PodObservation:
             response = self._response
             if response is not None and hasattr(response, "shutdown"):  # urllib3 >= 2.3: end the read now
                 response.shutdown()
-            thread.join(self.slice_s + REQUEST_TIMEOUT)
+            thread.join(self.slice_s + self.api.request_timeout)
             self.close()
 
 
-def observe(api: client.ApiClient, selection: Selection, output: Path, stop: threading.Event,
+def observe(api: BoundedApiClient, selection: Selection, output: Path, stop: threading.Event,
             duration: float | None = None, on_progress=None) -> ObserveOutcome:  # fmt: skip
     """Write `output` from the Pods of `selection` until `stop` is set or `duration` s passed."""
     observation = PodObservation(api, selection, output)

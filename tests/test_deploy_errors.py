@@ -184,6 +184,15 @@ def test_generate_gives_up_on_a_mute_api_server_after_one_request_timeout(small_
     assert seconds < 3.9
 
 
+def test_observe_gives_up_on_a_mute_api_server_after_the_request_timeout(tmp_path, mute_server):
+    result, seconds = cli("observe", "--run-id", "r1", "--kubeconfig", kubeconfig_for(tmp_path, mute_server),
+                          "--request-timeout", "0.5", "--output", str(tmp_path / "scaling.csv"))
+    assert result.exit_code == 2, result.output
+    assert result.output.endswith(f"Error: the Kubernetes API server at {mute_server} did not answer within 0.5 s while "
+                                  f"listing the Pods of run r1 in namespace default (--request-timeout)\n")
+    assert seconds < 5
+
+
 def test_teardown_against_a_refused_api_server_is_one_line(tmp_path):
     server = f"http://127.0.0.1:{closed_port()}"
     result, _ = cli("teardown", "--kubeconfig", kubeconfig_for(tmp_path, server))

@@ -18,6 +18,7 @@ def observe(
     namespace: Annotated[str, typer.Option("--namespace", "-n", help="Namespace of the Services.")] = "default",
     kubeconfig: options.Kubeconfig = None,
     context: options.Context = None,
+    request_timeout: options.RequestTimeout = None,
     output: Annotated[Path, typer.Option(help="The scaling.csv to write (one row per change).")] = Path("scaling.csv"),
     duration: Annotated[float, typer.Option(min=0.0, help="Stop after this many seconds [default: at Ctrl-C].")] = None,
 ) -> None:
@@ -33,7 +34,7 @@ def observe(
     stop = threading.Event()
     previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with connect(kubeconfig, context) as api, progress(TextColumn("{task.fields[pods]}")) as bar:
+        with connect(kubeconfig, context, request_timeout) as api, progress(TextColumn("{task.fields[pods]}")) as bar:
             task = bar.add_task("watching pods", total=None, pods="")
 
             def show(totals: dict, rows: int) -> None:
