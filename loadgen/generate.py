@@ -24,10 +24,10 @@ from loadgen.synthetic import DEFAULT_MAX_RUNTIME_MS, CallSpecs, SyntheticCalls
 from loadcore.profiles import read_profiles
 from loadgen.traces import Trace, TraceChoices, Window
 
-Deploy = Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]
-"""Takes the mapping table and the trace's function table (the same rows, with every percentile:
-a synthetic function's Service is sized from them), returns the mapping with `endpoint` and
-`status` filled for every row."""
+Deploy = Callable[[pd.DataFrame, pd.DataFrame, pd.DataFrame], pd.DataFrame]
+"""Takes the mapping table, the trace's function table (the same rows, with every percentile:
+a synthetic function's Service is sized from them) and the proxies of profile.json (read once:
+`--profile` may be a pipe), returns the mapping with `endpoint` and `status` filled for every row."""
 
 
 def placeholder_deploy(
@@ -37,7 +37,7 @@ def placeholder_deploy(
     `<service>.<namespace>.<domain>`, with `status` (`planned`; `ready` when the local
     emulator serves these hosts)."""
 
-    def deploy(mapping: pd.DataFrame, functions: pd.DataFrame) -> pd.DataFrame:
+    def deploy(mapping: pd.DataFrame, functions: pd.DataFrame, profiles: pd.DataFrame) -> pd.DataFrame:
         return mapping.assign(
             endpoint=[naming.placeholder_endpoint(service, namespace, domain) for service in mapping["service"]],
             status=status,
@@ -105,7 +105,7 @@ def generate(options: GenerateOptions, deploy: Deploy, on_unit: Callable[[], Non
     counts = trace.counts_of(window)
     specs = CallSpecs.from_table(trace.functions, o.max_runtime_ms)
     profiles = read_profiles(o.profile)
-    mapping = deploy(build_mapping(trace, profiles, o.percentile, o.unique, o.fallback), trace.functions)
+    mapping = deploy(build_mapping(trace, profiles, o.percentile, o.unique, o.fallback), trace.functions, profiles)
     warnings = [
         f"skipped {missing} functions of {trace.files['invocations'].name} missing from {trace.files[role].name}"
         for role, missing in trace.skipped.items()

@@ -127,7 +127,7 @@ def run_experiment(options: ExperimentOptions, events: ExperimentEvents | None =
     output_folder(options.out)
     chosen = replace(options.generate, output=files.load, mapping_out=files.mapping)
     step = choose_deploy(
-        options.deploy, chosen.profile, read_config(options.config), options.config, options.namespace, bar=events.bar,
+        options.deploy, read_config(options.config), options.config, options.namespace, bar=events.bar,
         kubeconfig=options.kubeconfig, context=options.context, yaml_dir=options.yaml_dir,
         ready_timeout=options.ready_timeout, synthetic_image=options.synthetic_image,
     )  # fmt: skip

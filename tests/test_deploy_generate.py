@@ -1,6 +1,7 @@
 """`loadgen generate --deploy knative|local` end to end through the CLI, on the real localkube."""
 
 import os
+import threading
 import shutil
 
 import pytest
@@ -174,6 +175,21 @@ def test_config_is_read_once_so_it_may_be_a_pipe(small_trace_workdir):
         os.close(write_end)
         result = generate("--deploy", "knative", "--dry-run", "rendered", "--config", f"/dev/fd/{read_end}")
     finally:
+        os.close(read_end)
+    assert result.exit_code == 0, result.output
+    assert "dry run: wrote the rendered manifests to rendered" in result.output
+
+
+def test_profile_is_read_once_so_it_may_be_a_pipe(small_trace_workdir):
+    """The mapping and the Knative step both need profile.json; a pipe gives its bytes once."""
+    read_end, write_end = os.pipe()
+    content = shipped.default_profile().read_bytes()  # larger than a pipe's buffer: written by a thread
+    writer = threading.Thread(target=lambda: (os.write(write_end, content), os.close(write_end)))
+    writer.start()
+    try:
+        result = generate("--deploy", "knative", "--dry-run", "rendered", "--profile", f"/dev/fd/{read_end}")
+    finally:
+        writer.join(10)
         os.close(read_end)
     assert result.exit_code == 0, result.output
     assert "dry run: wrote the rendered manifests to rendered" in result.output

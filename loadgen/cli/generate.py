@@ -74,7 +74,7 @@ def generate(
     commands = read_config(config)  # once: --config may be a pipe
     with progress() as bar:
         step = choose_deploy(
-            deploy.value, profile, commands, config, namespace, domain, share_proxies, bar, kubeconfig=kubeconfig,
+            deploy.value, commands, config, namespace, domain, share_proxies, bar, kubeconfig=kubeconfig,
             context=context, yaml_dir=yaml_dir, min_scale=min_scale, max_scale=max_scale, ready_timeout=ready_timeout,
             concurrency=concurrency, allow_commands=allow_commands, allow_outside_yaml_dir=allow_outside_yaml_dir,
             dry_run=dry_run, run_id=run_id, request_timeout=request_timeout, synthetic_image=synthetic_image,

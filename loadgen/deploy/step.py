@@ -50,7 +50,6 @@ class Failure:
 class KnativeDeploy:
     """`--deploy knative` as a mapping step; after the call, `failures` names every failed Service."""
 
-    profile: Path
     commands: dict[str, DeployCommands]  # config.json, read once by the caller
     config: Path  # where `commands` came from, for messages
     options: KnativeOptions
@@ -59,7 +58,7 @@ class KnativeDeploy:
     bar: object = None
     failures: list[Failure] = field(default_factory=list)
 
-    def __call__(self, mapping: pd.DataFrame, functions: pd.DataFrame) -> pd.DataFrame:
+    def __call__(self, mapping: pd.DataFrame, functions: pd.DataFrame, profiles: pd.DataFrame) -> pd.DataFrame:
         import pandas as pd
 
         from loadgen.deploy.knative import DRY_RUN, Target, deploy_knative
@@ -67,7 +66,6 @@ class KnativeDeploy:
         from loadgen.mapping import SYNTHETIC_FUNCTION
         from loadgen.traces.model import MEMORY_COLUMNS
         from loadcore.mappingfile import KIND_PROXY, KIND_SYNTHETIC, PLANNED, READY
-        from loadcore.profiles import read_profiles
 
         services = [
             naming.service_name(row.proxy, *SHARED) if self.share_proxies and row.kind == KIND_PROXY else row.service
@@ -87,7 +85,7 @@ class KnativeDeploy:
             advance = lambda: self.bar.advance(task)  # noqa: E731
         outcomes = deploy_knative(
             list(targets.values()),
-            {**read_profiles(self.profile)["yaml"].to_dict(), SYNTHETIC_FUNCTION: SYNTHETIC_MANIFEST},
+            {**profiles["yaml"].to_dict(), SYNTHETIC_FUNCTION: SYNTHETIC_MANIFEST},
             self.commands,
             self.options,
             advance,
@@ -119,7 +117,6 @@ def deploy_failures(step) -> list[Failure]:
 
 def choose_deploy(
     target: str,
-    profile: Path,
     commands: dict[str, DeployCommands],
     config: Path,
     namespace: str = naming.DEFAULT_NAMESPACE,
@@ -148,4 +145,4 @@ def choose_deploy(
         return placeholder_deploy(namespace, domain, PLANNED if target == "none" else READY)
     from loadgen.deploy.knative import KnativeOptions
 
-    return KnativeDeploy(profile, commands, config, KnativeOptions(namespace=namespace, **given), share_proxies, domain, bar)
+    return KnativeDeploy(commands, config, KnativeOptions(namespace=namespace, **given), share_proxies, domain, bar)
