@@ -5,8 +5,10 @@ duration and CPU and of the trace functions' memory and duration at one percenti
 log-decade bins (`log_decade_edges`), the trace histograms marking with ▼ every bin that
 holds at least one proxy; a log-log scatter of memory against duration for both. Two more
 judge the mapping: the histogram of mapping distances and the mapping error, proxy ÷ trace
-for memory and duration per trace function. The trace has no CPU figures, so CPU is shown
-for the proxies only. Values of 0 are drawn at 0.01, as the mapping's distance treats them.
+for memory and duration per trace function; in both, the functions given the synthetic
+function (mapping.csv's `kind`) are drawn apart, with the closest proxy they did not get. The
+trace has no CPU figures, so CPU is shown for the proxies only. Values of 0 are drawn at 0.01,
+as the mapping's distance treats them.
 """
 
 from pathlib import Path
@@ -14,13 +16,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from loadcore.mappingfile import read_mapping
+from loadcore.mappingfile import KIND_SYNTHETIC, read_mapping
 from loadcore.profiles import column, read_profiles
 from loadgen import figures
 from loadgen.mapping import TRACE_ZERO, build_mapping
 from loadgen.traces import Trace, TraceChoices, Window
 
-TRACE_COLOR, PROXY_COLOR, MARK_COLOR = "tab:blue", "tab:red", "tab:green"
+TRACE_COLOR, PROXY_COLOR, MARK_COLOR, SYNTHETIC_COLOR = "tab:blue", "tab:red", "tab:green", "tab:gray"
+SYNTHETIC_LABEL = "synthetic function (its closest proxy, not used)"
 METRIC_LABELS = {"memory": "memory", "duration": "duration", "cpu": "CPU"}
 PROXY_UNITS = {"memory": "MiB", "duration": "ms", "cpu": "millicores"}
 TRACE_UNITS = {"memory": "MB", "duration": "ms"}
@@ -136,17 +139,28 @@ def _scatter(trace: Trace, profiles: pd.DataFrame, percentile: int, out_dir: Pat
     return figures.save(figure, out_dir, "function-profiles", file_format)
 
 
+def _synthetic(mapping: pd.DataFrame) -> np.ndarray:
+    """Which rows got the synthetic function (their proxy columns name the closest proxy)."""
+    return (mapping["kind"] == KIND_SYNTHETIC).to_numpy()
+
+
 def _distances(mapping: pd.DataFrame, out_dir: Path, file_format: str) -> Path:
     figure, axes = figures.new_figure()
     distance = mapping["distance"].to_numpy(dtype=float)
-    finite = distance[np.isfinite(distance)]
-    axes.hist(finite, bins=40, color=TRACE_COLOR, edgecolor="white", linewidth=0.5)
-    for label, value, style in (("median", np.median(finite), "--"), ("p90", np.percentile(finite, 90), ":")):
-        axes.axvline(value, color="black", linestyle=style, label=f"{label} {value:.2f}")
+    synthetic = _synthetic(mapping)
+    finite = np.isfinite(distance)
+    edges = np.histogram_bin_edges(distance[finite], bins=40) if finite.any() else 40
+    axes.hist([distance[finite & ~synthetic], distance[finite & synthetic]], bins=edges, stacked=True,
+              color=[TRACE_COLOR, SYNTHETIC_COLOR], label=["mapped to its proxy", SYNTHETIC_LABEL],
+              edgecolor="white", linewidth=0.5)  # fmt: skip
+    mapped = distance[finite & ~synthetic]
+    if mapped.size:
+        for label, value, style in (("median", np.median(mapped), "--"), ("p90", np.percentile(mapped, 90), ":")):
+            axes.axvline(value, color="black", linestyle=style, label=f"mapped {label} {value:.2f}")
     axes.set_xlabel("mapping distance: √((ln m_trace − ln m_proxy)² + (ln d_trace − ln d_proxy)²)")
     axes.set_ylabel("trace functions")
-    axes.set_title(f"Distance from each trace function to its proxy ({len(distance)} functions, "
-                   f"{mapping['proxy'].nunique()} distinct proxies)")
+    axes.set_title(f"Distance to the closest proxy ({int((~synthetic).sum())} mapped to "
+                   f"{mapping['proxy'][~synthetic].nunique()} proxies, {int(synthetic.sum())} synthetic)")
     axes.legend()
     return figures.save(figure, out_dir, "mapping-distance", file_format)
 
@@ -155,13 +169,19 @@ def _mapping_error(mapping: pd.DataFrame, out_dir: Path, file_format: str) -> Pa
     figure, axes = figures.new_figure(7, 5.5)
     memory = mapping["proxy_memory_mib"].to_numpy(dtype=float) / np.maximum(mapping["trace_memory_mb"], TRACE_ZERO)
     duration = mapping["proxy_duration_ms"].to_numpy(dtype=float) / np.maximum(mapping["trace_duration_ms"], TRACE_ZERO)
-    axes.scatter(memory, duration, s=12, color=TRACE_COLOR, alpha=0.6)
+    synthetic = _synthetic(mapping)
+    axes.scatter(memory[~synthetic], duration[~synthetic], s=12, color=TRACE_COLOR, alpha=0.6, label="mapped to its proxy")
+    if synthetic.any():
+        axes.scatter(memory[synthetic], duration[synthetic], s=14, color=SYNTHETIC_COLOR, marker="x", alpha=0.6,
+                     label=SYNTHETIC_LABEL)
     axes.axvline(1, color="black", linewidth=0.8)
     axes.axhline(1, color="black", linewidth=0.8)
-    within = int(np.sum((np.abs(np.log2(memory)) <= 1) & (np.abs(np.log2(duration)) <= 1)))
+    close = (np.abs(np.log2(memory)) <= 1) & (np.abs(np.log2(duration)) <= 1)
+    within = int(np.sum(close & ~synthetic))
     axes.set_xscale("log")
     axes.set_yscale("log")
     axes.set_xlabel(f"memory error: proxy MiB ÷ trace MB (log scale; 1 = exact; trace 0 taken as {TRACE_ZERO})")
     axes.set_ylabel("duration error: proxy ms ÷ trace ms (log scale; 1 = exact)")
-    axes.set_title(f"Mapping error per trace function ({within} of {len(mapping)} within 2× on both)")
+    axes.set_title(f"Mapping error per trace function ({within} of {int((~synthetic).sum())} mapped within 2× on both)")
+    axes.legend()
     return figures.save(figure, out_dir, "mapping-error", file_format)

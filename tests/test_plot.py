@@ -68,3 +68,22 @@ def test_bad_inputs_are_one_line_errors(tmp_path):
     assert result.exit_code == 2
     assert f"{broken}: missing column" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_mapping_figures_draw_synthetic_functions_apart(tmp_path):
+    """A synthetic function's proxy columns name a proxy it did not get: not counted as mapped."""
+    import matplotlib
+
+    trace, profiles = read_trace(shipped.trace_dir()), read_profiles(shipped.default_profile())
+    mapping = build_mapping(trace, profiles)
+    synthetic = int((mapping["kind"] == "synthetic").sum())
+    mapped = mapping[mapping["kind"] == "proxy"]
+    assert 0 < synthetic < len(mapping)
+    with matplotlib.rc_context({"svg.fonttype": "none"}):  # text stays text in the SVG
+        plot_all(trace, profiles, mapping, 75, tmp_path, "svg")
+    distance = (tmp_path / "mapping-distance.svg").read_text()
+    assert f"{len(mapped)} mapped to {mapped['proxy'].nunique()} proxies, {synthetic} synthetic" in distance
+    assert f"mapped median {np.median(mapped['distance']):.2f}" in distance
+    error = (tmp_path / "mapping-error.svg").read_text()
+    assert "synthetic function (its closest proxy, not used)" in error
+    assert "mapped within 2× on both" in error and f" of {len(mapped)} mapped" in error
