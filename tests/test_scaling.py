@@ -1,5 +1,8 @@
 """The emulator's scaling model (invoker.scaling): exact, in integer µs, no clock."""
 
+import random
+from heapq import heappop
+
 import pytest
 
 from invoker.scaling import CREATED, READY, REMOVED, FunctionScaler, Placement, Policy, Scaler, cold_start_ms
@@ -158,3 +161,67 @@ def test_without_a_timeline_the_scaler_keeps_no_events():
     for t in range(0, 100 * S, S):
         model.place("a", t, 10)
     assert model.rows(100 * S) == [ScalingRow(0, "a", 0, 0, 0, 0, 0)] and model._events == []
+
+
+class ScanningScaler(FunctionScaler):
+    """The model's rule as first written, the oracle of its indexed version: every call scans
+    every instance in number order (lowest-numbered ready one with a free slot, else the one
+    available first, ties to the lower number)."""
+
+    def place(self, arrival_us, service_us):
+        if arrival_us >= self._next_expiry_us:
+            self.expire(arrival_us)
+        capacity = self.capacity
+        best, best_us, room_starting = None, 0, False
+        for instance in list(self.instances.values()):
+            ends = instance.ends
+            if capacity:
+                while ends and ends[0] <= arrival_us:
+                    heappop(ends)
+                full = len(ends) >= capacity
+            else:
+                full = False
+            if instance.ready_us <= arrival_us:
+                if not full:
+                    return self._claim(instance, arrival_us, arrival_us, service_us)
+                available_us = ends[0]
+            else:
+                room_starting = room_starting or not full
+                available_us = max(instance.ready_us, ends[0]) if full else instance.ready_us
+            if best is None or available_us < best_us:
+                best, best_us = instance, available_us
+        if not room_starting and (not self.max_scale or len(self.instances) < self.max_scale):
+            created = self._create(arrival_us)
+            if best is None or created.ready_us < best_us:
+                best, best_us = created, created.ready_us
+        return self._claim(best, arrival_us, best_us, service_us)
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_placements_equal_the_scan_over_every_instance(seed):
+    rng = random.Random(seed)
+    policy = Policy(rng.choice([0, 1, 1, 2, 3]), rng.choice([0, 200_000, 5 * S]), rng.choice([0, 0, 1, 4]))
+    cold_us = rng.choice([0, 1_000, 300_000, COLD])
+    logs = ([], [])
+    models = [cls(cold_us, policy, lambda t, what, log=log: log.append((t, what)))
+              for cls, log in zip((FunctionScaler, ScanningScaler), logs)]
+    arrival = 0
+    for _ in range(3_000):
+        arrival += rng.choice([0, 0, rng.randrange(1, 2_000), rng.randrange(1, 400_000), rng.randrange(1, 8 * S)])
+        service = rng.choice([0, rng.randrange(1, 50_000), rng.randrange(1, 2 * S)])
+        assert models[0].place(arrival, service) == models[1].place(arrival, service), (policy, cold_us, arrival)
+        if rng.random() < 0.01:
+            assert models[0].counts(arrival) == models[1].counts(arrival)
+    for model in models:
+        model.expire(arrival + 10 * S)
+    assert logs[0] == logs[1]
+    assert models[0].counts(arrival + 10 * S) == models[1].counts(arrival + 10 * S)
+
+
+def test_a_long_busy_run_keeps_no_more_bookkeeping_than_instances_and_calls_in_flight():
+    model = scaler(concurrency=1, cold_us=1_000)
+    for call in range(50_000):
+        model.place(call * 100, 0 if call % 2 else 250)
+    in_flight = 3
+    assert len(model._ready_with_room) <= len(model.instances)
+    assert len(model._call_ends) <= in_flight and len(model._available) <= len(model.instances) + in_flight
