@@ -60,6 +60,17 @@ def output_folder(path: Path) -> Path:
     return path
 
 
+def check_output_folder(path: Path) -> None:
+    """Refuse, before any work and without creating it, a folder that could not be written into."""
+    path = Path(path)
+    existing = next(folder for folder in (path, *path.parents) if folder.exists())
+    if not existing.is_dir():
+        where = "is a file" if existing == path else f"cannot be created: {existing} is a file"
+        raise InputError(f"{path}: {where}, expected a folder to write into")
+    if not os.access(existing, os.W_OK):
+        raise InputError(f"{path}: cannot write into {existing} (read-only file system or no permission)")
+
+
 def check_output(path: Path) -> None:
     """Refuse, before any work, an output file that could not be written where it is named."""
     path = Path(path)

@@ -53,6 +53,7 @@ import pandas as pd
 
 from loadgen.distance import Reference
 from loadcore.errors import InputError
+from loadcore.files import output_folder, write_output
 from loadgen.traces import KEY, Trace, TraceChoices, Window
 from loadgen.traces.model import DURATION_COLUMNS, DURATION_EXTRA, MEMORY_COLUMNS, MEMORY_EXTRA
 
@@ -272,11 +273,7 @@ def write_samples(sampling: Sampling, output: Path) -> list[Path]:
     folders = []
     for result in sampling.sizes:
         rows = sampling.pool[result.functions]
-        folder = Path(output) / str(result.size)
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise InputError(f"{folder}: cannot create the folder ({e.strerror})") from None
+        folder = output_folder(Path(output) / str(result.size))
         chosen = functions.iloc[rows]
         invocations = pd.concat(
             [chosen[[*KEY, "Trigger"]].reset_index(drop=True), pd.DataFrame(counts[rows], columns=labels)], axis=1
@@ -284,9 +281,9 @@ def write_samples(sampling: Sampling, output: Path) -> list[Path]:
         durations = chosen[[*KEY, *[c for c in DURATION_EXTRA if c in chosen], *DURATION_COLUMNS]]
         memory = chosen[["HashFunction", "HashOwner", "HashApp", *[c for c in MEMORY_EXTRA if c in chosen], *MEMORY_COLUMNS]]
         for name, table in (("invocations", invocations), ("durations", durations), ("memory", memory)):
-            _write_csv(table, folder / f"{name}.csv")
+            write_output(folder / f"{name}.csv", table.to_csv(index=False, lineterminator="\n").encode())
         folders.append(folder)
-    _write_text(Path(output) / "sampling.json", json.dumps(sampling_json(sampling), indent=2) + "\n")
+    write_output(Path(output) / "sampling.json", (json.dumps(sampling_json(sampling), indent=2) + "\n").encode())
     return folders
 
 
@@ -332,14 +329,3 @@ def sampling_json(sampling: Sampling) -> dict:
             for result in sampling.sizes
         ],
     }
-
-
-def _write_csv(table: pd.DataFrame, path: Path) -> None:
-    _write_text(path, table.to_csv(index=False, lineterminator="\n"))
-
-
-def _write_text(path: Path, text: str) -> None:
-    try:
-        path.write_text(text)
-    except OSError as e:
-        raise InputError(f"{path}: cannot write ({e.strerror})") from None

@@ -176,3 +176,16 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, case):
     assert result.output.startswith("Error: ") and message in result.output
     assert result.output.count("\n") == 1
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("output, message", [
+    ("a-file", "a-file: is a file, expected a folder to write into"),
+    ("a-file/samples", "a-file/samples: cannot be created: {tmp}/a-file is a file, expected a folder to write into"),
+])  # fmt: skip
+def test_an_output_folder_that_cannot_be_made_is_refused_before_sampling(tmp_path, output, message):
+    _synthetic(tmp_path / "trace")
+    (tmp_path / "a-file").write_text("")
+    result = runner.invoke(app, ["sample", "--sizes", "5", "--trace", str(tmp_path / "trace"),
+                                 "--output", str(tmp_path / output)])  # fmt: skip
+    assert result.exit_code == 2
+    assert result.output == f"Error: {tmp_path}/{message.format(tmp=tmp_path)}\n"

@@ -10,6 +10,7 @@ from loadcore import shipped
 from loadgen.cli import options
 from loadgen.load import DEFAULT_SEED
 from loadcore.console import progress, summary_console
+from loadcore.files import check_output_folder
 from loadgen.sample import DEFAULT_SWAPS, DEFAULT_TRIALS, sample_trace, write_samples
 from loadgen.sample_figure import plot_sampling
 
@@ -29,6 +30,7 @@ def sample(
     memory_mb: options.MemoryMb = None,
 ) -> None:
     """Cut a trace down to representative nested samples; write them as trace folders."""
+    check_output_folder(output)  # before the sampling
     with progress() as bar:
         task = bar.add_task("sampling", total=None)
         sampling = sample_trace(
