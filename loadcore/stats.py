@@ -164,7 +164,7 @@ class StatsByKey:
 
 def _value_counts_by_code(codes: np.ndarray, keys: int, values) -> list[dict]:
     """{value: count} of an array of strings for each of `keys` groups (`codes`: each value's
-    group); missing values are not counted, as in `_value_counts`."""
+    group); missing values (None, NaN) are not counted."""
     value_codes, names = pd.factorize(np.asarray(values, dtype=object))
     counted = value_codes >= 0
     table = np.bincount(codes[counted] * len(names) + value_codes[counted], minlength=keys * len(names))
@@ -174,5 +174,5 @@ def _value_counts_by_code(codes: np.ndarray, keys: int, values) -> list[dict]:
 
 def _value_counts(values) -> dict:
     """{value: count} of an array of strings."""
-    return {str(key): int(count) for key, count in pd.Series(np.asarray(values, dtype=object), dtype=object)
-            .value_counts().items()}
+    values = np.asarray(values, dtype=object)
+    return _value_counts_by_code(np.zeros(len(values), dtype=np.int64), 1, values)[0]

@@ -149,11 +149,10 @@ def _distances(mapping: pd.DataFrame, out_dir: Path, file_format: str) -> Path:
     distance = mapping["distance"].to_numpy(dtype=float)
     synthetic = _synthetic(mapping)
     finite = np.isfinite(distance)
-    edges = np.histogram_bin_edges(distance[finite], bins=40) if finite.any() else 40
-    axes.hist([distance[finite & ~synthetic], distance[finite & synthetic]], bins=edges, stacked=True,
-              color=[TRACE_COLOR, SYNTHETIC_COLOR], label=["mapped to its proxy", SYNTHETIC_LABEL],
-              edgecolor="white", linewidth=0.5)  # fmt: skip
     mapped = distance[finite & ~synthetic]
+    edges = np.histogram_bin_edges(distance[finite], bins=40) if finite.any() else 40
+    axes.hist([mapped, distance[finite & synthetic]], bins=edges, stacked=True, color=[TRACE_COLOR, SYNTHETIC_COLOR],
+              label=["mapped to its proxy", SYNTHETIC_LABEL], edgecolor="white", linewidth=0.5)  # fmt: skip
     if mapped.size:
         for label, value, style in (("median", np.median(mapped), "--"), ("p90", np.percentile(mapped, 90), ":")):
             axes.axvline(value, color="black", linestyle=style, label=f"mapped {label} {value:.2f}")
